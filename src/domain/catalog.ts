@@ -245,39 +245,27 @@ export function compileCatalog(input: unknown): CompileResult {
 
   const depth: Record<NodeKind, number> = { customer: 0, account: 1, service: 2 }
   const names = (m: number) => [...bits].filter(([, b]) => (m & b) !== 0).map(([p]) => p)
+  const grantProblem = (r: Role, target: string): string | undefined => {
+    const t = roleIndex.get(target)
+    if (t === undefined) return `may_grant names ${target}, which is not a role of this catalog`
+    const q = roles[t] as Role
+    if (q.appointedByOperator) return `${target} is appointed by the operator only; no role may grant it`
+    if (depth[q.scope] < depth[r.scope])
+      return `${r.id} (scope ${r.scope}) cannot grant ${target}, whose scope ${q.scope} is above its own`
+    const above = q.maxMask & ~r.maxMask
+    if (above !== 0)
+      return `${r.id} could grant above itself: ${target} can give ${names(above).join(', ')}, which ${r.id} never has`
+    if ((r.maxMask & q.grantedWithBit) === 0)
+      return `${r.id} lists ${target} in may_grant but never holds the permission needed to grant it`
+    return undefined
+  }
   roles.forEach((r, i) => {
     const def_ = def.roles[i] as RoleDefinition
-    ;(def_.may_grant ?? []).forEach((target, j) => {
+    for (const [j, target] of (def_.may_grant ?? []).entries()) {
       const path = ['roles', i, 'may_grant', j]
-      const t = roleIndex.get(target)
-      if (t === undefined)
-        return issues.push({
-          path,
-          message: `may_grant names ${target}, which is not a role of this catalog`,
-        })
-      const q = roles[t] as Role
-      if (q.appointedByOperator)
-        return issues.push({
-          path,
-          message: `${target} is appointed by the operator only; no role may grant it`,
-        })
-      if (depth[q.scope] < depth[r.scope])
-        return issues.push({
-          path,
-          message: `${r.id} (scope ${r.scope}) cannot grant ${target}, whose scope ${q.scope} is above its own`,
-        })
-      const above = q.maxMask & ~r.maxMask
-      if (above !== 0)
-        return issues.push({
-          path,
-          message: `${r.id} could grant above itself: ${target} can give ${names(above).join(', ')}, which ${r.id} never has`,
-        })
-      if ((r.maxMask & q.grantedWithBit) === 0)
-        issues.push({
-          path,
-          message: `${r.id} lists ${target} in may_grant but never holds the permission needed to grant it`,
-        })
-    })
+      const problem = grantProblem(r, target)
+      if (problem) issues.push({ path, message: problem })
+    }
   })
 
   if (issues.length > 0) return { ok: false, issues }

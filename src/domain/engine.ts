@@ -191,7 +191,7 @@ export class AccessEngine {
   permissionsOn(person: string, node: string): string[] {
     const p = this.people.get(person)
     const n = this.tree.indexOf(node)
-    if (!p || !p.active || n < 0) return []
+    if (!p?.active || n < 0) return []
     return this.catalog.permissionsOf(this.maskOn(p, n))
   }
 
@@ -433,7 +433,7 @@ export class AccessEngine {
 
   private actorMaskOn(actor: string, n: number): number {
     const p = this.people.get(actor)
-    return p && p.active ? this.maskOn(p, n) : 0
+    return p?.active ? this.maskOn(p, n) : 0
   }
 
   /** Rule 6.1 (a) and (b): the managing permission on the node, and a role there or above that lists `role`. */
@@ -547,7 +547,7 @@ export class AccessEngine {
       tree.ensureIndexed()
       from = tree.pre(a) + 1
     }
-    if (!p || !p.active || bit === 0) return
+    if (!p?.active || bit === 0) return
     tree.ensureIndexed()
     const version = tree.version
     // Subtrees of the grants that give the permission, merged into disjoint ranges of pre-order numbers.
