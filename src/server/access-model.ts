@@ -1,0 +1,119 @@
+/**
+ * The engine as the server sees it: loaded from the database and kept exactly in step with it.
+ *
+ * Every change that matters to access bumps `access_version` in the writing transaction (database
+ * triggers). Commands take that row's lock first, so access-changing writes are serialised and a
+ * decision made under the lock cannot be overtaken (I2). After commit the writer applies its own
+ * change to the engine incrementally when nothing else happened in between; otherwise, and
+ * whenever another process wrote, `refresh` reloads. On PostgreSQL every request checks the
+ * version first, so a revoke through one instance is refused by the next request to any other (I6).
+ */
+import { sql } from 'kysely'
+import type { Catalog } from '../domain/catalog.ts'
+import { AccessEngine } from '../domain/engine.ts'
+import { CustomerTree } from '../domain/tree.ts'
+import type { Executor } from '../store/common.ts'
+import type { Store } from '../store/db.ts'
+import { loadGrants } from '../store/grants.ts'
+import { loadTreeShape } from '../store/tree.ts'
+
+export class AccessModel {
+  private current: AccessEngine
+  private loadedVersion = -1
+  private refreshing: Promise<void> | undefined
+
+  private constructor(
+    private readonly store: Store,
+    readonly catalog: Catalog,
+    private readonly clock: () => number,
+  ) {
+    this.current = new AccessEngine(catalog, new CustomerTree(), { clock })
+  }
+
+  static async load(store: Store, catalog: Catalog, clock: () => number = Date.now): Promise<AccessModel> {
+    const model = new AccessModel(store, catalog, clock)
+    await model.reload(store.db)
+    return model
+  }
+
+  /** The engine to ask; replaced as a whole on reload, so hold it only for one request. */
+  get engine(): AccessEngine {
+    return this.current
+  }
+
+  get version(): number {
+    return this.loadedVersion
+  }
+
+  /** Reload when the database has moved on. Cheap when it has not: one indexed read. */
+  async refresh(db: Executor = this.store.db): Promise<void> {
+    const v = await readVersion(db)
+    if (v === this.loadedVersion) return
+    if (this.refreshing) return this.refreshing
+    this.refreshing = this.reload(db).finally(() => {
+      this.refreshing = undefined
+    })
+    return this.refreshing
+  }
+
+  /**
+   * After a local write committed: `before` and `after` are the versions read under the lock at
+   * the start and end of the transaction. When the model was at `before`, the change is applied
+   * in place; otherwise the model reloads.
+   */
+  async applied(before: number, after: number, apply: (engine: AccessEngine) => void): Promise<void> {
+    if (this.loadedVersion === before && !this.refreshing) {
+      try {
+        apply(this.current)
+        this.loadedVersion = after
+        return
+      } catch {
+        // An in-place update that does not fit means the model is off: fall through to a reload.
+      }
+    }
+    this.loadedVersion = -1
+    await this.refresh()
+  }
+
+  private async reload(db: Executor): Promise<void> {
+    const version = await readVersion(db)
+    const tree = this.current.tree
+    // The tree only grows (nodes are closed, never deleted), so a reload adds what is missing.
+    for (const n of await loadTreeShape(db)) {
+      if (tree.has(n.id)) continue
+      if (n.kind === 'customer') tree.addCustomer(n.id)
+      else if (n.kind === 'account') tree.addAccount(n.id, n.parentId as string)
+      else tree.addService(n.id, n.parentId as string, n.serviceType ?? undefined)
+    }
+    const engine = new AccessEngine(this.catalog, tree, { clock: this.clock })
+    for (const g of await loadGrants(db)) {
+      engine.addGrant({
+        id: g.id,
+        person: g.personId,
+        role: g.role,
+        scope: g.scopeNodeId,
+        options: g.options,
+        expiresAt: g.expiresAt ? g.expiresAt.getTime() : null,
+        grantedBy: g.grantedBy,
+        grantedAt: g.grantedAt.getTime(),
+      })
+    }
+    const inactive = await db.selectFrom('people').select('id').where('status', '=', 'deactivated').execute()
+    for (const p of inactive) engine.setPersonActive(p.id, false)
+    this.current = engine
+    this.loadedVersion = version
+  }
+}
+
+export async function readVersion(db: Executor): Promise<number> {
+  const r = await sql<{ version: string | number }>`select version from access_version`.execute(db)
+  return Number(r.rows[0]?.version ?? 0)
+}
+
+/** Take the access lock for the rest of the transaction and return the version under it. */
+export async function lockVersion(trx: Executor): Promise<number> {
+  const r = await sql<{ version: string | number }>`select version from access_version for update`.execute(
+    trx,
+  )
+  return Number(r.rows[0]?.version ?? 0)
+}

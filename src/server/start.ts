@@ -1,0 +1,66 @@
+/**
+ * Starting Zona: open and migrate the database, load the access model, build the app. Used by
+ * `zona serve`, `zona demo` and the tests (which pass an in-memory database and port 0).
+ */
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { loadPreset } from '../catalog/load.ts'
+import type { Zona } from '../commands/context.ts'
+import type { Config } from '../config.ts'
+import { buildApp } from '../http/app.ts'
+import { openDatabase, type Store } from '../store/db.ts'
+import { migrateToLatest } from '../store/migrate.ts'
+import { AccessModel } from './access-model.ts'
+
+export interface Running {
+  zona: Zona
+  app: FastifyInstance
+  /** http://host:port once listening. */
+  url: string
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  /** Listen on config.HOST:PORT (default true). */
+  listen?: boolean
+  logger?: boolean
+  clock?: () => Date
+  /** Use this store instead of opening one from the config. */
+  store?: Store
+}
+
+export async function createZona(config: Config, options: StartOptions = {}): Promise<Zona> {
+  const log = pino({ level: options.logger === false ? 'silent' : config.ZONA_LOG_LEVEL })
+  const store =
+    options.store ??
+    (await openDatabase(
+      config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: config.ZONA_DATA_DIR },
+    ))
+  const migrated = await migrateToLatest(store.db)
+  if (!migrated.ok) {
+    await store.close()
+    throw new Error(`database migration failed at ${migrated.failed ?? 'start'}: ${migrated.error.message}`)
+  }
+  const catalog = loadPreset(config.ZONA_PRESET)
+  const clock = options.clock ?? (() => new Date())
+  const access = await AccessModel.load(store, catalog, () => clock().getTime())
+  return { config, store, catalog, access, clock, log }
+}
+
+export async function startZona(config: Config, options: StartOptions = {}): Promise<Running> {
+  const zona = await createZona(config, options)
+  const app = await buildApp(zona, { logger: options.logger ?? true })
+  let url = ''
+  if (options.listen !== false) {
+    url = await app.listen({ port: config.PORT, host: config.HOST })
+  } else await app.ready()
+  return {
+    zona,
+    app,
+    url,
+    async close() {
+      await app.close()
+      if (!options.store) await zona.store.close()
+    },
+  }
+}
