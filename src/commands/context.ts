@@ -7,6 +7,7 @@ import type { Config } from '../config.ts'
 import type { Catalog } from '../domain/catalog.ts'
 import type { AccessEngine } from '../domain/engine.ts'
 import { type AccessModel, lockVersion, readVersion } from '../server/access-model.ts'
+import { type AuditEventInput, insertAuditEvent } from '../store/audit.ts'
 import { type Executor, withTransaction } from '../store/common.ts'
 import type { Store } from '../store/db.ts'
 
@@ -49,4 +50,25 @@ export async function write<T>(
     else await zona.access.refresh()
   }
   return result
+}
+
+/** Who does a command: a person id or `operator:<name>`, and on whose behalf (operator staff acting for a person). */
+export interface Actor {
+  id: string
+  onBehalfOf?: string | null
+  ip?: string | null
+}
+
+/** The audit event of a change; call with the transaction that makes it (I5). */
+export function audit(
+  trx: Executor,
+  actor: Actor,
+  event: Omit<AuditEventInput, 'actor' | 'onBehalfOf' | 'ip'>,
+) {
+  return insertAuditEvent(trx, {
+    ...event,
+    actor: actor.id,
+    onBehalfOf: actor.onBehalfOf ?? null,
+    ip: actor.ip ?? null,
+  })
 }

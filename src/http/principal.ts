@@ -5,7 +5,7 @@
 import type {} from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { hashToken } from '../auth/tokens.ts'
-import type { Zona } from '../commands/context.ts'
+import type { Actor, Zona } from '../commands/context.ts'
 import { ZonaError } from '../errors.ts'
 import { findSession } from '../store/people.ts'
 
@@ -78,4 +78,10 @@ export function actorOf(request: FastifyRequest): string {
   const p = request.principal
   if (!p) return 'anonymous'
   return p.kind === 'person' ? p.personId : `${p.kind}:${p.name}`
+}
+
+/** The command actor of this request, for audit. */
+export function commandActor(request: FastifyRequest): Actor {
+  const p = request.principal
+  return { id: actorOf(request), onBehalfOf: p?.kind === 'person' ? p.onBehalfOf : null, ip: request.ip }
 }

@@ -8,6 +8,7 @@ import { loadPreset } from '../catalog/load.ts'
 import type { Zona } from '../commands/context.ts'
 import type { Config } from '../config.ts'
 import { buildApp } from '../http/app.ts'
+import { subscribeAccessChanges } from '../store/changes.ts'
 import { openDatabase, type Store } from '../store/db.ts'
 import { migrateToLatest } from '../store/migrate.ts'
 import { AccessModel } from './access-model.ts'
@@ -50,6 +51,14 @@ export async function createZona(config: Config, options: StartOptions = {}): Pr
 export async function startZona(config: Config, options: StartOptions = {}): Promise<Running> {
   const zona = await createZona(config, options)
   const app = await buildApp(zona, { logger: options.logger ?? true })
+  // Another process's writes arrive as notifications; requests also check the version (I6).
+  const subscription = await subscribeAccessChanges(
+    zona.store,
+    () => {
+      zona.access.refresh().catch((e) => zona.log.warn({ err: e }, 'access model refresh failed'))
+    },
+    { onError: (e) => zona.log.warn({ err: e }, 'access notifications') },
+  )
   let url = ''
   if (options.listen !== false) {
     url = await app.listen({ port: config.PORT, host: config.HOST })
@@ -59,6 +68,7 @@ export async function startZona(config: Config, options: StartOptions = {}): Pro
     app,
     url,
     async close() {
+      await subscription.close()
       await app.close()
       if (!options.store) await zona.store.close()
     },
