@@ -327,6 +327,8 @@ export interface OutboxTable {
   html: string | null
   /** Template name, for tests and metrics. */
   template: string | null
+  /** The customer the message concerns, if any (migration 0006). */
+  customerId: ColumnType<string | null, string | null | undefined, string | null>
   status: ColumnType<OutboxStatus, OutboxStatus | undefined, OutboxStatus>
   attempts: ColumnType<number, number | undefined, number>
   nextAttemptAt: CreatedAt

@@ -4,6 +4,7 @@ import * as peopleAndGrants from './0002_people_and_grants.ts'
 import * as workflows from './0003_workflows.ts'
 import * as audit from './0004_audit.ts'
 import * as accessVersion from './0005_access_version.ts'
+import * as outboxCustomer from './0006_outbox_customer.ts'
 
 /**
  * Every migration, by name, in order. Listed here rather than found on disk so that the
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0003_workflows': workflows,
   '0004_audit': audit,
   '0005_access_version': accessVersion,
+  '0006_outbox_customer': outboxCustomer,
 }
