@@ -6,14 +6,22 @@ import { z } from 'zod'
 import { presetIds } from './catalog/load.ts'
 
 const Env = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.coerce
+    .number({ message: 'a port number from 0 to 65535' })
+    .int('a whole number')
+    .min(0)
+    .max(65535)
+    .default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL such as postgres://user:pass@host:5432/zona')
     .optional(),
   ZONA_DATA_DIR: z.string().min(1).default('./data'),
-  ZONA_PRESET: z.string().default('o2-cz'),
+  ZONA_PRESET: z
+    .string()
+    .default('o2-cz')
+    .refine((id) => presetIds().includes(id), { message: `a shipped preset: ${presetIds().join(', ')}` }),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'an SMTP URL such as smtp://user:pass@mail.example:587')
@@ -21,7 +29,7 @@ const Env = z.object({
   ZONA_PUBLIC_URL: z.url({ message: 'a URL such as https://zona.example.com' }).optional(),
   ZONA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ZONA_MAIL_FROM: z.string().default('Zona <zona@localhost>'),
-  ZONA_INVITATION_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  ZONA_INVITATION_DAYS: z.coerce.number({ message: 'a number of days' }).int().min(1).max(90).default(7),
   ZONA_SESSION_HOURS: z.coerce
     .number()
     .int()
@@ -62,10 +70,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
       ),
     }
   const c = parsed.data
-  const errors: string[] = []
-  if (!presetIds().includes(c.ZONA_PRESET))
-    errors.push(`ZONA_PRESET: unknown preset "${c.ZONA_PRESET}"; shipped presets: ${presetIds().join(', ')}`)
-  if (errors.length) return { ok: false, errors }
   return {
     ok: true,
     config: {

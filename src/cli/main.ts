@@ -8,6 +8,8 @@ Usage:
   zona test FILE...               run access test files (exit 0 pass, 1 a step failed, 2 malformed file)
   zona catalog validate FILE...   check role catalogs; every error with file, line and field
   zona catalog show [ID|FILE]     list the shipped presets, or one catalog's roles
+  zona serve                      start the server (configuration from the environment, below)
+  zona migrate                    bring the database schema up to date
   zona demo                       start the portal with an embedded database and demo data
   zona help                       this text
 `
@@ -29,6 +31,14 @@ async function main(argv: string[]): Promise<number> {
       io.err('usage: zona catalog validate FILE... | zona catalog show [ID|FILE]')
       return 2
     }
+    case 'serve': {
+      const { runServe } = await import('./serve.ts')
+      return runServe(io)
+    }
+    case 'migrate': {
+      const { runMigrate } = await import('./serve.ts')
+      return runMigrate(io)
+    }
     case 'demo': {
       const { runDemo } = await import('./demo.ts')
       return runDemo(io)
@@ -36,9 +46,11 @@ async function main(argv: string[]): Promise<number> {
     case undefined:
     case 'help':
     case '--help':
-    case '-h':
-      io.out(HELP)
+    case '-h': {
+      const { ENV_HELP } = await import('../config.ts')
+      io.out(`${HELP}\n${ENV_HELP}`)
       return 0
+    }
     default:
       io.err(`unknown command ${command}\n\n${HELP}`)
       return 2
