@@ -140,6 +140,10 @@ export interface CredentialsTable {
   /** argon2id, PHC string. Null while an invited person has not yet set a password. */
   passwordHash: string | null
   totpSecret: string | null
+  /** A second-factor secret being set up, not yet confirmed with a code (migration 0007). */
+  totpPendingSecret: ColumnType<string | null, string | null | undefined, string | null>
+  /** Time step of the last accepted code: a code works once (migration 0007). */
+  totpLastStep: ColumnType<number | null, number | null | undefined, number | null>
   failedAttempts: ColumnType<number, number | undefined, number>
   lockedUntil: NullableTimestamp
   passwordChangedAt: NullableTimestamp

@@ -5,6 +5,7 @@ import * as workflows from './0003_workflows.ts'
 import * as audit from './0004_audit.ts'
 import * as accessVersion from './0005_access_version.ts'
 import * as outboxCustomer from './0006_outbox_customer.ts'
+import * as secondFactor from './0007_second_factor.ts'
 
 /**
  * Every migration, by name, in order. Listed here rather than found on disk so that the
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0004_audit': audit,
   '0005_access_version': accessVersion,
   '0006_outbox_customer': outboxCustomer,
+  '0007_second_factor': secondFactor,
 }
