@@ -35,6 +35,9 @@ const RoleDefinition = z.strictObject({
   limit_per_scope: z.number().int().min(1).optional(),
   appointed_by: z.enum(['operator', 'customer']).optional(),
   may_name_successor: z.boolean().optional(),
+  limit_to_service_types: z
+    .strictObject({ types: z.array(z.string().min(1)).min(1), permissions: z.array(z.string()).min(1) })
+    .optional(),
 })
 
 const CatalogDefinition = z.strictObject({
@@ -88,6 +91,11 @@ export interface Role {
   limitPerScope: number | undefined
   appointedByOperator: boolean
   mayNameSuccessor: boolean
+  /**
+   * Permissions that hold on services only when the service's type is listed (TIM's Admin Light
+   * manages mobile lines). Accounts, customers and services of unrecorded type are not limited.
+   */
+  serviceTypeLimit: { mask: number; types: ReadonlySet<string> } | undefined
 }
 
 export interface Catalog {
@@ -148,6 +156,7 @@ export function compileCatalog(input: unknown): CompileResult {
     else bits.set(p, 1 << bits.size)
   })
   const all = [...bits.values()].reduce((m, b) => m | b, 0)
+  const names = (m: number) => [...bits].filter(([, b]) => (m & b) !== 0).map(([p]) => p)
 
   const maskFrom = (names: readonly string[], path: (string | number)[]): number => {
     let m = 0
@@ -224,6 +233,17 @@ export function compileCatalog(input: unknown): CompileResult {
         message: 'a successor replaces the holder, so it needs limit_per_scope: 1',
       })
     const maxMask = [...options.values()].reduce((m, b) => m | b, mask)
+    let serviceTypeLimit: Role['serviceTypeLimit']
+    if (r.limit_to_service_types) {
+      const at_ = [...at, 'limit_to_service_types', 'permissions']
+      const limited = maskFrom(r.limit_to_service_types.permissions, at_)
+      if ((limited & ~maxMask) !== 0)
+        issues.push({
+          path: at_,
+          message: `limits ${names(limited & ~maxMask).join(', ')}, which the role does not give`,
+        })
+      serviceTypeLimit = { mask: limited, types: new Set(r.limit_to_service_types.types) }
+    }
     return {
       id: r.id,
       index: i,
@@ -240,11 +260,11 @@ export function compileCatalog(input: unknown): CompileResult {
       limitPerScope: r.limit_per_scope,
       appointedByOperator: r.appointed_by === 'operator',
       mayNameSuccessor: r.may_name_successor ?? false,
+      serviceTypeLimit,
     }
   })
 
   const depth: Record<NodeKind, number> = { customer: 0, account: 1, service: 2 }
-  const names = (m: number) => [...bits].filter(([, b]) => (m & b) !== 0).map(([p]) => p)
   const grantProblem = (r: Role, target: string): string | undefined => {
     const t = roleIndex.get(target)
     if (t === undefined) return `may_grant names ${target}, which is not a role of this catalog`
@@ -255,6 +275,16 @@ export function compileCatalog(input: unknown): CompileResult {
     const above = q.maxMask & ~r.maxMask
     if (above !== 0)
       return `${r.id} could grant above itself: ${target} can give ${names(above).join(', ')}, which ${r.id} never has`
+    const limit = r.serviceTypeLimit
+    if (limit) {
+      const shared = q.maxMask & limit.mask
+      const qLimit = q.serviceTypeLimit
+      const unlimited = shared & ~(qLimit?.mask ?? 0)
+      if (unlimited !== 0)
+        return `${r.id} could grant above itself: ${target} gives ${names(unlimited).join(', ')} on every service type, ${r.id} only on ${[...limit.types].join(', ')}`
+      if (qLimit && [...qLimit.types].some((t) => !limit.types.has(t)))
+        return `${r.id} could grant above itself: ${target} reaches service types ${r.id} does not`
+    }
     if ((r.maxMask & q.grantedWithBit) === 0)
       return `${r.id} lists ${target} in may_grant but never holds the permission needed to grant it`
     return undefined

@@ -46,6 +46,8 @@ export interface ConsideredGrant {
   expired: boolean
   /** An option of the role that would give the permission, when it is off on this grant. */
   missingOption?: string
+  /** The node's service type, when the role gives the permission only on other types. */
+  wrongServiceType?: string
 }
 
 export interface Explanation {

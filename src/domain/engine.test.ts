@@ -269,3 +269,47 @@ describe('delegation', () => {
     expect(() => e.addGrant({ id: 'p3', person: 'zed', role: 'primary-admin', scope: 'other' })).not.toThrow()
   })
 })
+
+describe('permissions limited to service types', () => {
+  function tim() {
+    const tree = new CustomerTree()
+    tree.addCustomer('srl')
+    tree.addAccount('acc', 'srl')
+    tree.addService('mob', 'acc', 'mobile')
+    tree.addService('fisso', 'acc', 'voip')
+    tree.addService('untyped', 'acc')
+    const e = new AccessEngine(loadPreset('tim-business'), tree)
+    e.addGrant({ id: 'lr', person: 'rita', role: 'legal-rep', scope: 'srl' })
+    e.addGrant({ id: 'l', person: 'luca', role: 'admin-light', scope: 'srl' })
+    return e
+  }
+
+  it('TIM Admin Light manages mobile lines only, but sees and reads invoices everywhere', () => {
+    const e = tim()
+    expect(e.check('luca', 'service.tariff.change', 'mob')).toBe(true)
+    expect(e.check('luca', 'service.tariff.change', 'fisso')).toBe(false)
+    expect(e.check('luca', 'service.tariff.change', 'untyped')).toBe(true)
+    expect(e.check('luca', 'node.view', 'fisso')).toBe(true)
+    expect(e.check('luca', 'billing.invoices.view', 'fisso')).toBe(true)
+    expect(e.explain('luca', 'service.block', 'fisso').reason).toBe(
+      'admin-light on srl gives service.block only on mobile services; fisso is a voip service',
+    )
+    expect([...e.listAll('luca', 'service.block', 'service')]).toEqual(['mob', 'untyped'])
+    expect([...e.listAll('luca', 'node.view', 'service')]).toEqual(['mob', 'fisso', 'untyped'])
+    expect(e.permissionsOn('luca', 'fisso')).not.toContain('service.block')
+  })
+
+  it('a catalog where a type-limited role could hand out the same permissions unlimited is rejected', async () => {
+    const { compileCatalog } = await import('./catalog.ts')
+    const def = structuredClone(loadPreset('tim-business').definition)
+    const light = def.roles.find((r) => r.id === 'admin-light')
+    if (!light) throw new Error('no admin-light')
+    light.permissions = [...(light.permissions as string[]), 'users.manage']
+    light.may_grant = ['device-user']
+    const r = compileCatalog(def)
+    expect(r.ok).toBe(false)
+    expect(!r.ok && r.issues[0]?.message).toMatch(
+      /could grant above itself: device-user gives .*service.block.* on every service type/,
+    )
+  })
+})

@@ -56,6 +56,9 @@ interface GrantRecord {
   role: Role
   options: string[]
   mask: number
+  /** Bits of `mask` that hold on services only of `types` (see Role.serviceTypeLimit). */
+  typedMask: number
+  types: ReadonlySet<string> | null
   scope: number
   /** Infinity when the grant does not expire: one comparison on the hot path. */
   expiresAt: number
@@ -110,12 +113,15 @@ export class AccessEngine {
       throw new EngineError('DUPLICATE_GRANT', `${input.person} already holds ${role.id} on ${input.scope}`)
     const limit = this.limitProblem(role, scope, input.person)
     if (limit) throw new EngineError('LIMIT_REACHED', limit)
+    const mask = this.catalog.maskOf(role, options)
     const g: GrantRecord = {
       id: input.id,
       person: input.person,
       role,
       options: [...options].sort(),
-      mask: this.catalog.maskOf(role, options),
+      mask,
+      typedMask: mask & (role.serviceTypeLimit?.mask ?? 0),
+      types: role.serviceTypeLimit?.types ?? null,
       scope,
       expiresAt: input.expiresAt ?? Number.POSITIVE_INFINITY,
       grantedBy: input.grantedBy ?? null,
@@ -215,11 +221,12 @@ export class AccessEngine {
       const c: ConsideredGrant = {
         grant: view(g, this.tree),
         covers: this.tree.isWithin(n, g.scope),
-        gives: (g.mask & bit) !== 0,
+        gives: this.gives(g, bit, n),
         expired: g.expiresAt <= now,
       }
       if (!c.gives) {
         for (const [option, mask] of g.role.options) if ((mask & bit) !== 0) c.missingOption = option
+        if ((g.mask & bit) !== 0 && g.types) c.wrongServiceType = this.tree.serviceTypeAt(n)
       }
       return c
     })
@@ -242,9 +249,11 @@ export class AccessEngine {
       if (c.covers && c.gives && c.expired) reasons.push(`${label} expired`)
       else if (c.covers && !c.gives)
         reasons.push(
-          c.missingOption
-            ? `${label} gives ${permission} only with the option ${c.missingOption}`
-            : `${label} does not give ${permission}`,
+          c.wrongServiceType !== undefined
+            ? `${label} gives ${permission} only on ${[...(this.catalog.role(g.role)?.serviceTypeLimit?.types ?? [])].join(', ')} services; ${node} is a ${c.wrongServiceType} service`
+            : c.missingOption
+              ? `${label} gives ${permission} only with the option ${c.missingOption}`
+              : `${label} does not give ${permission}`,
         )
     }
     if (reasons.length === 0)
@@ -290,7 +299,7 @@ export class AccessEngine {
         const person = this.people.get(g.person)
         out.push({
           grant: view(g, this.tree),
-          permissions: this.catalog.permissionsOf(g.mask),
+          permissions: this.catalog.permissionsOf(this.maskAt(g, n)),
           active: g.expiresAt > now && (person?.active ?? true),
         })
       }
@@ -407,16 +416,32 @@ export class AccessEngine {
       const x = tree.pre(n)
       for (let i = 0; i < gs.length; i++) {
         const g = gs[i] as GrantRecord
-        if ((g.mask & bit) !== 0 && tree.pre(g.scope) <= x && x < tree.end(g.scope) && this.live(g))
-          return true
+        if ((g.mask & bit) !== 0 && tree.pre(g.scope) <= x && x < tree.end(g.scope) && this.live(g)) {
+          if ((g.typedMask & bit) === 0 || this.typeAllows(g, n)) return true
+        }
       }
       return false
     }
     for (let x = n; x >= 0; x = tree.parentAt(x)) {
       const here = p.byScope.get(x)
-      if (here !== undefined) for (const g of here) if ((g.mask & bit) !== 0 && this.live(g)) return true
+      if (here !== undefined) for (const g of here) if (this.gives(g, bit, n) && this.live(g)) return true
     }
     return false
+  }
+
+  /** The grant's role and options give the permission on node n (service type included). */
+  private gives(g: GrantRecord, bit: number, n: number): boolean {
+    return (g.mask & bit) !== 0 && ((g.typedMask & bit) === 0 || this.typeAllows(g, n))
+  }
+
+  private typeAllows(g: GrantRecord, n: number): boolean {
+    const type = this.tree.serviceTypeAt(n)
+    return type === undefined || (g.types as ReadonlySet<string>).has(type)
+  }
+
+  /** The grant's mask as it applies on node n. */
+  private maskAt(g: GrantRecord, n: number): number {
+    return g.typedMask === 0 || this.typeAllows(g, n) ? g.mask : g.mask & ~g.typedMask
   }
 
   private live(g: GrantRecord): boolean {
@@ -426,7 +451,7 @@ export class AccessEngine {
   private maskOn(p: PersonGrants, n: number): number {
     let m = 0
     for (let x = n; x >= 0; x = this.tree.parentAt(x)) {
-      for (const g of p.byScope.get(x) ?? []) if (this.live(g)) m |= g.mask
+      for (const g of p.byScope.get(x) ?? []) if (this.live(g)) m |= this.maskAt(g, n)
     }
     return m
   }
@@ -550,29 +575,52 @@ export class AccessEngine {
     if (!p?.active || bit === 0) return
     tree.ensureIndexed()
     const version = tree.version
-    // Subtrees of the grants that give the permission, merged into disjoint ranges of pre-order numbers.
-    const ranges: [number, number][] = []
-    for (const g of p.grants)
-      if ((g.mask & bit) !== 0 && this.live(g)) ranges.push([tree.pre(g.scope), tree.end(g.scope)])
-    ranges.sort((x, y) => x[0] - y[0])
-    const merged: [number, number][] = []
-    for (const r of ranges) {
-      const last = merged[merged.length - 1]
-      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1])
-      else merged.push([r[0], r[1]])
+    // Subtrees of the grants that give the permission everywhere, merged into disjoint ranges of
+    // pre-order numbers; grants limited to service types are checked node by node (they are rare).
+    const untypedRanges: [number, number][] = []
+    const typedRanges: [number, number][] = []
+    const typed: GrantRecord[] = []
+    for (const g of p.grants) {
+      if ((g.mask & bit) === 0 || !this.live(g)) continue
+      const range: [number, number] = [tree.pre(g.scope), tree.end(g.scope)]
+      if ((g.typedMask & bit) !== 0) {
+        typed.push(g)
+        typedRanges.push(range)
+      } else untypedRanges.push(range)
     }
+    const everywhere = merge(untypedRanges)
+    const all = merge([...untypedRanges, ...typedRanges])
     const pres = tree.presOfKind(kind)
-    for (const [start, end] of merged) {
+    let e = 0
+    for (const [start, end] of all) {
       if (end <= from) continue
       for (let i = lowerBound(pres, Math.max(start, from)); i < pres.length; i++) {
         const pre = pres[i] as number
         if (pre >= end) break
         if (tree.version !== version)
           throw new EngineError('BAD_CURSOR', 'the tree changed while listing; start again')
-        yield tree.idAt(tree.nodeAtPre(pre))
+        const n = tree.nodeAtPre(pre)
+        if (typed.length > 0) {
+          while (e < everywhere.length && (everywhere[e] as [number, number])[1] <= pre) e++
+          const inEverywhere = e < everywhere.length && (everywhere[e] as [number, number])[0] <= pre
+          if (!inEverywhere && !typed.some((g) => tree.isWithin(n, g.scope) && this.typeAllows(g, n)))
+            continue
+        }
+        yield tree.idAt(n)
       }
     }
   }
+}
+
+function merge(ranges: [number, number][]): [number, number][] {
+  const sorted = [...ranges].sort((x, y) => x[0] - y[0])
+  const merged: [number, number][] = []
+  for (const r of sorted) {
+    const last = merged[merged.length - 1]
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1])
+    else merged.push([r[0], r[1]])
+  }
+  return merged
 }
 
 function deny(code: DecisionCode, reason: string): Decision {

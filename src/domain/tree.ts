@@ -104,6 +104,11 @@ export class CustomerTree {
     return this.kindOf[n] as number
   }
 
+  /** The service type of a service node, if recorded. */
+  serviceTypeAt(n: number): string | undefined {
+    return this.serviceTypes.get(n)
+  }
+
   parentAt(n: number): number {
     return this.parentOf[n] as number
   }
