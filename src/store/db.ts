@@ -27,6 +27,11 @@ export interface OpenDatabaseOptions {
   maxConnections?: number
   /** An already open PGlite to use instead of opening `dataDir`; it is not closed by `close()`. */
   pglite?: PGlite
+  /**
+   * PGlite only: start from a dump of a data dir (`pglite.dumpDataDir('none')`) instead of an
+   * empty database, for a new or in-memory dataDir. Tests use it to skip initdb and migrations.
+   */
+  snapshot?: Blob
 }
 
 export interface Store {
@@ -102,7 +107,9 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Store> {
   if (!pglite) {
     const inMemory = dataDir.startsWith('memory://')
     if (!inMemory) await mkdir(dataDir, { recursive: true })
-    pglite = await PGlite.create(inMemory ? undefined : dataDir, {
+    pglite = await PGlite.create({
+      ...(inMemory ? {} : { dataDir }),
+      ...(options.snapshot ? { loadDataDir: options.snapshot } : {}),
       parsers: { [INT8]: parseInt8, [DATE]: (value: string) => value },
     })
   }

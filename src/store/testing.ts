@@ -52,12 +52,36 @@ export function describeEachBackend(title: string, suite: (backend: TestBackend)
   for (const backend of testBackends()) describe(`${title} [${backend.name}]`, () => suite(backend))
 }
 
+/**
+ * A migrated PGlite data dir, made once per test process: starting from it takes about
+ * half a second, where initdb and the migrations take two to three.
+ */
+let migratedSnapshot: Promise<Blob> | undefined
+
+async function snapshot(): Promise<Blob> {
+  migratedSnapshot ??= (async () => {
+    const store = await openDatabase({ dataDir: 'memory://' })
+    try {
+      await migrateOrThrow(store, true)
+      return await (store.pglite as PGlite).dumpDataDir('none')
+    } finally {
+      await store.close()
+    }
+  })()
+  return migratedSnapshot
+}
+
 function pgliteBackend(): TestBackend {
   return {
     name: 'pglite',
     async open(options = {}) {
-      const store = await openDatabase({ dataDir: 'memory://' })
-      await migrateOrThrow(store, options.migrate)
+      const migrate = options.migrate ?? true
+      const store = await openDatabase({
+        dataDir: 'memory://',
+        ...(migrate ? { snapshot: await snapshot() } : {}),
+      })
+      // Nothing is pending on the snapshot, so this only checks; it keeps one path for both.
+      await migrateOrThrow(store, migrate)
       const pglite = store.pglite as PGlite
       return { ...store, openSecond: () => openDatabase({ pglite }) }
     },

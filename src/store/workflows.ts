@@ -452,6 +452,8 @@ export async function setOrderStatus(
 
 export interface MailInput {
   recipient: string
+  /** The customer the message concerns, if any. */
+  customerId?: string | null
   subject: string
   text: string
   html?: string | null
@@ -462,7 +464,12 @@ export interface MailInput {
 export async function enqueueMail(db: Executor, mail: MailInput): Promise<OutboxMessage> {
   return db
     .insertInto('outbox')
-    .values({ ...mail, html: mail.html ?? null, template: mail.template ?? null })
+    .values({
+      ...mail,
+      customerId: mail.customerId ?? null,
+      html: mail.html ?? null,
+      template: mail.template ?? null,
+    })
     .returningAll()
     .executeTakeFirstOrThrow()
 }
