@@ -8,6 +8,10 @@ import { loadPreset } from '../catalog/load.ts'
 import type { Zona } from '../commands/context.ts'
 import type { Config } from '../config.ts'
 import { buildApp } from '../http/app.ts'
+import { devMailRoutes } from '../http/routes/dev-mail.ts'
+import type { MailCatcher } from '../mail/catcher.ts'
+import { type MailDispatcher, startMailDispatcher } from '../mail/dispatcher.ts'
+import { createTransport } from '../mail/transport.ts'
 import { subscribeAccessChanges } from '../store/changes.ts'
 import { openDatabase, type Store } from '../store/db.ts'
 import { migrateToLatest } from '../store/migrate.ts'
@@ -18,6 +22,8 @@ export interface Running {
   app: FastifyInstance
   /** http://host:port once listening. */
   url: string
+  /** Set when mail goes out (SMTP_URL or a mail catcher): tests await `drain()` to see it arrive. */
+  mail?: { drain(): Promise<void> }
   close(): Promise<void>
 }
 
@@ -28,6 +34,11 @@ export interface StartOptions {
   clock?: () => Date
   /** Use this store instead of opening one from the config. */
   store?: Store
+  /**
+   * A local mail catcher (demo, tests): mail goes to it instead of SMTP_URL, and its mailbox
+   * is served at /dev/mail. Refused in production.
+   */
+  mailCatcher?: MailCatcher
 }
 
 export async function createZona(config: Config, options: StartOptions = {}): Promise<Zona> {
@@ -49,8 +60,13 @@ export async function createZona(config: Config, options: StartOptions = {}): Pr
 }
 
 export async function startZona(config: Config, options: StartOptions = {}): Promise<Running> {
+  if (options.mailCatcher && config.production)
+    throw new Error(
+      'a mail catcher (and its /dev/mail pages) is for demos and tests, not NODE_ENV=production',
+    )
   const zona = await createZona(config, options)
   const app = await buildApp(zona, { logger: options.logger ?? true })
+  if (options.mailCatcher) await app.register(devMailRoutes(options.mailCatcher))
   // Another process's writes arrive as notifications; requests also check the version (I6).
   const subscription = await subscribeAccessChanges(
     zona.store,
@@ -63,11 +79,18 @@ export async function startZona(config: Config, options: StartOptions = {}): Pro
   if (options.listen !== false) {
     url = await app.listen({ port: config.PORT, host: config.HOST })
   } else await app.ready()
+  // Mail goes out only once the app is up; the outbox keeps whatever was queued before.
+  const smtpUrl = options.mailCatcher?.url ?? config.SMTP_URL
+  const transport = smtpUrl ? createTransport(smtpUrl) : undefined
+  const mail: MailDispatcher | undefined = transport ? startMailDispatcher(zona, transport) : undefined
   return {
     zona,
     app,
     url,
+    ...(mail ? { mail } : {}),
     async close() {
+      await mail?.stop()
+      transport?.close()
       await subscription.close()
       await app.close()
       if (!options.store) await zona.store.close()
