@@ -19,6 +19,7 @@ export function nicHandlePattern(suffix: string): RegExp {
  */
 export function newNicHandle(suffix: string, random: (n: number) => number = randomInt): string {
   const letter = () => LETTERS[random(LETTERS.length)] as string
+  const letters = letter() + letter()
   const digits = String(random(100_000)).padStart(5, '0')
-  return `${letter()}${letter()}${digits}-${suffix}`
+  return `${letters}${digits}-${suffix}`
 }
