@@ -96,8 +96,35 @@ describe('PGlite dialect', () => {
     const deadlock = db.transaction().execute(async () => {
       await db.selectFrom('item').selectAll().execute()
     })
-    await expect(deadlock).rejects.toThrow(/query through the transaction object/)
+    await expect(deadlock).rejects.toThrow(/query through the transaction object instead/)
     // The connection is free again afterwards.
+    expect((await db.selectFrom('item').select('id').execute()).length).toBe(28)
+  })
+
+  it('applies transaction settings, and recovers when they are refused', async () => {
+    const readOnly = db
+      .transaction()
+      .setAccessMode('read only')
+      .execute((trx) => trx.insertInto('item').values({ id: 500, label: 'refused' }).execute())
+    await expect(readOnly).rejects.toThrow(/read-only transaction/)
+    const serializable = await db
+      .transaction()
+      .setIsolationLevel('serializable')
+      .execute(
+        async (trx) =>
+          (
+            await sql<{ level: string }>`select current_setting('transaction_isolation') as level`.execute(
+              trx,
+            )
+          ).rows[0]?.level,
+      )
+    expect(serializable).toBe('serializable')
+    // A setting PostgreSQL refuses must not leave the transaction (and the connection) taken.
+    const refused = db
+      .transaction()
+      .setIsolationLevel('snapshot')
+      .execute(async () => {})
+    await expect(refused).rejects.toThrow()
     expect((await db.selectFrom('item').select('id').execute()).length).toBe(28)
   })
 

@@ -86,8 +86,9 @@ class Mutex {
         timedOut = true
         reject(
           new Error(
-            `PGlite connection still busy after ${timeoutMs} ms. Inside a transaction, query through the ` +
-              'transaction object, not the outer db: on PGlite the outer query waits for the transaction.',
+            `PGlite connection busy for ${timeoutMs} ms: a long transaction holds it, or code inside a ` +
+              'transaction queried the outer db (query through the transaction object instead: on PGlite ' +
+              'the outer query waits for the transaction that waits for it).',
           ),
         )
       }, timeoutMs)
@@ -231,13 +232,21 @@ class PGliteConnection implements DatabaseConnection {
       )
     // Keep an unobserved rejection from crashing the process; commit() rethrows it.
     this.#finished.catch(() => {})
-    this.#transaction = await started
-    const characteristics = [
-      settings.isolationLevel ? `isolation level ${settings.isolationLevel}` : '',
-      settings.accessMode ?? '',
-    ].filter(Boolean)
-    if (characteristics.length > 0)
-      await this.#transaction.query(`set transaction ${characteristics.join(' ')}`)
+    try {
+      this.#transaction = await started
+      const characteristics = [
+        settings.isolationLevel ? `isolation level ${settings.isolationLevel}` : '',
+        settings.accessMode ?? '',
+      ].filter(Boolean)
+      if (characteristics.length > 0) {
+        await this.#transaction.query(`set transaction ${characteristics.join(' ')}`)
+      }
+    } catch (error) {
+      // Kysely does not roll back a transaction that failed to begin: end it here, or it
+      // would hold PGlite's transaction lock for ever.
+      await this.rollback()
+      throw error
+    }
   }
 
   async commit(): Promise<void> {
