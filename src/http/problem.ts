@@ -34,6 +34,8 @@ export interface Problem {
   field?: string
   explanation?: string
   reason?: string
+  /** Seconds until trying again makes sense (also in the retry-after header). */
+  retry_after?: number
 }
 
 export function problemOf(error: ZonaError, request: FastifyRequest): Problem {
@@ -50,6 +52,7 @@ export function problemOf(error: ZonaError, request: FastifyRequest): Problem {
   if (d.field) p.field = d.field
   if (d.explanation) p.explanation = d.explanation
   if (d.reason) p.reason = d.reason
+  if (d.retryAfterSeconds) p.retry_after = d.retryAfterSeconds
   return p
 }
 

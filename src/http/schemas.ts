@@ -15,6 +15,7 @@ export const ProblemSchema = Type.Object(
     field: Type.Optional(Type.String()),
     explanation: Type.Optional(Type.String()),
     reason: Type.Optional(Type.String()),
+    retry_after: Type.Optional(Type.Integer()),
   },
   { $id: 'Problem', description: 'RFC 9457 problem details' },
 )
