@@ -265,6 +265,27 @@ describeEachBackend('portal API (o2-cz)', (backend) => {
       }
     })
 
+    it('documents every portal route in the OpenAPI document', async () => {
+      const doc = (await p.z.app.inject('/api/openapi.json')).json()
+      for (const path of [
+        '/customers/{customer}/roots',
+        '/customers/{customer}/tree',
+        '/services/{id}',
+        '/services/{id}/usage',
+        '/accounts/{id}/invoices',
+        '/services/{id}/statements',
+        '/services/{id}/orders',
+        '/accounts/{id}/orders',
+        '/customers/{customer}/grants',
+        '/grants',
+        '/grants/{id}',
+        '/people/{id}/access',
+        '/nodes/{id}/access',
+      ])
+        expect(doc.paths[`${API}${path}`], path).toBeDefined()
+      expect(doc.paths[`${API}/grants/{id}`].delete.operationId).toBe('revokeGrant')
+    })
+
     it('asks for a session', async () => {
       const r = await p.request(null, 'GET', '/customers/acme/roots')
       expect(r.statusCode).toBe(401)
