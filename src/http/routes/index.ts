@@ -1,9 +1,11 @@
 /** Feature route plugins and where they are mounted. Each feature owns one file. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { authRoutes } from './auth.ts'
+import { operatorRoutes } from './operator.ts'
 import { portalRoutes } from './portal.ts'
 
 export const featureRoutes: [string, FastifyPluginAsyncTypebox][] = [
   ['/api/v1/auth', authRoutes],
+  ['/api/v1/operator', operatorRoutes],
   ['/api/v1', portalRoutes],
 ]
