@@ -12,6 +12,8 @@
  * so a crash between the two, or a send that outlasts the lease, sends it again. Each message
  * carries a Message-ID derived from its outbox row, by which receivers can drop the duplicate.
  * A message claimed by a process that then died becomes due again when its lease runs out.
+ *
+ * The same statement runs on PGlite, where there is one connection and so nothing to skip.
  */
 import { sql } from 'kysely'
 import type { Zona } from '../commands/context.ts'
@@ -150,10 +152,34 @@ export function startMailDispatcher(
     log.info({ outboxId: message.id, kind: message.template }, 'mail sent')
   }
 
+  /** Hands claimed but unsent messages back at once, uncounted, rather than when their lease ends. */
+  async function release(messages: OutboxMessage[]): Promise<void> {
+    if (messages.length === 0) return
+    await db
+      .updateTable('outbox')
+      .set({ attempts: sql`attempts - 1`, nextAttemptAt: sql`now()` })
+      .where(
+        'id',
+        'in',
+        messages.map((m) => m.id),
+      )
+      .where('status', '=', 'pending')
+      .execute()
+  }
+
   /** One round: claim a batch and send it; returns how many were claimed. */
-  async function round(): Promise<number> {
+  async function round(keepOnAfterStop = false): Promise<number> {
+    const claimedAt = Date.now()
     const batch = await claim()
-    for (const message of batch) await send(message)
+    for (const [i, message] of batch.entries()) {
+      // A slow SMTP server must not make the batch outlast its lease (another process would
+      // send the rest too), and a stopping process leaves the rest to the next one.
+      if ((stopped && !keepOnAfterStop) || Date.now() - claimedAt > leaseMs / 2) {
+        await release(batch.slice(i))
+        break
+      }
+      await send(message)
+    }
     return batch.length
   }
 
@@ -188,7 +214,7 @@ export function startMailDispatcher(
     },
     async drain() {
       for (;;) {
-        await serial(round)
+        await serial(() => round(true))
         // Rows another process holds are not due (their lease moved them ahead), so this ends.
         if ((await due()) === 0) return
       }

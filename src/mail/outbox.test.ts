@@ -212,6 +212,45 @@ describeEachBackend('mail outbox', (backend) => {
     expect((await row(id)).status).toBe('pending')
   })
 
+  it('hands back the unsent rest of its batch when stopped, without counting an attempt', async () => {
+    const ids = await withTransaction(store.db, async (trx) => [
+      await enqueueMail(trx, mail('first of three')),
+      await enqueueMail(trx, mail('second of three')),
+      await enqueueMail(trx, mail('third of three')),
+    ])
+    const real = createTransport(catcher.url)
+    let stop: ((stopped: Promise<void>) => void) | undefined
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve
+    })
+    const d: MailDispatcher = startMailDispatcher(
+      { store, config, log },
+      {
+        async sendMail(message) {
+          const info = await real.sendMail(message)
+          stop?.(d.stop()) // a shutdown arriving while the batch is being sent
+          stop = undefined
+          return info
+        },
+      },
+      { batchSize: 3 },
+    )
+    await stopped
+    const rows = await Promise.all(ids.map(row))
+    expect(rows.map((r) => [r.status, r.attempts])).toEqual([
+      ['sent', 1],
+      ['pending', 0],
+      ['pending', 0],
+    ])
+    expect(rows[1]?.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000)
+    await dispatcher(store, catcher.url).drain()
+    expect(catcher.messages().map((m) => m.subject)).toEqual([
+      'first of three',
+      'second of three',
+      'third of three',
+    ])
+  })
+
   it('with two dispatchers on one database, delivers each message exactly once', async () => {
     const count = 30
     await withTransaction(store.db, async (trx) => {
