@@ -72,7 +72,9 @@ export function classify(error: FastifyError | ZonaError | Error): ZonaError {
     const missing = typeof v.params?.missingProperty === 'string' ? `/${v.params.missingProperty}` : ''
     const extra = typeof v.params?.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : ''
     const path = `${v.instancePath ?? ''}${missing}${extra}`
-    const field = `${e.validationContext ?? 'body'}${path.replaceAll('/', '.')}`
+    // Fastify calls the query string 'querystring'; our fields say 'query', as hand-made errors do.
+    const context = e.validationContext === 'querystring' ? 'query' : (e.validationContext ?? 'body')
+    const field = `${context}${path.replaceAll('/', '.')}`
     const message = extra ? 'is not a known field' : (v.message ?? 'is not valid')
     return new ZonaError('VALIDATION_FAILED', `${field} ${message}`, { field })
   }

@@ -114,7 +114,7 @@ describeEachBackend('dev mail pages', (backend) => {
     expect(missing.json()).toMatchObject({ code: 'NOT_FOUND', field: 'params.id' })
     const stale = await zona.app.inject({ method: 'GET', url: '/dev/mail.json?cursor=gone' })
     expect(stale.statusCode).toBe(400)
-    expect(stale.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'querystring.cursor' })
+    expect(stale.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'query.cursor' })
     const bad = await zona.app.inject({ method: 'GET', url: '/dev/mail.json?limit=0' })
     expect(bad.statusCode).toBe(400)
   })

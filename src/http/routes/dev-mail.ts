@@ -40,7 +40,7 @@ function page(catcher: MailCatcher, cursor: string | undefined, limit: number) {
     const at = all.findIndex((m) => m.id === cursor)
     if (at < 0)
       throw new ZonaError('VALIDATION_FAILED', 'the cursor names no message the catcher still holds', {
-        field: 'querystring.cursor',
+        field: 'query.cursor',
       })
     start = at + 1
   }
