@@ -127,6 +127,7 @@ export async function buildApp(zona: Zona, options: AppOptions = {}): Promise<Fa
   await app.register(decisionRoutes, { prefix: '/api/v1' })
   const { featureRoutes } = await import('./routes/index.ts')
   for (const [prefix, plugin] of featureRoutes) await app.register(plugin, { prefix })
+  await app.register((await import('./routes/web.ts')).webRoutes()) // portal-info; the built app when dist/web exists
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app

@@ -1,0 +1,492 @@
+/**
+ * Users of the customer: every grant I manage, who holds it, who granted it and when; give a role,
+ * change one, revoke one. The role picker offers only what the engine lets me give on the chosen
+ * scope and says, for every other role, why not.
+ */
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query'
+import { type FormEvent, useId, useState } from 'react'
+import { api, call } from '../api/client'
+import { ErrorBox, FormError, Loading, PageTitle, Reason, Select } from '../components/ui'
+import { type MessageKey, useI18n } from '../i18n'
+import { type GrantItem, type Me, type PortalInfo, rootsWith, type TreeItem } from '../session'
+
+type Role = PortalInfo['roles'][number]
+
+function useRoleOptions(customer: string, scope: string | null, extra: { person?: string; grant?: string }) {
+  return useQuery({
+    queryKey: ['role-options', customer, scope, extra.person ?? null, extra.grant ?? null],
+    enabled: scope !== null && scope !== '',
+    queryFn: () =>
+      call(() =>
+        api.GET('/api/v1/customers/{customer}/role-options', {
+          params: { path: { customer }, query: { scope: scope as string, ...extra } },
+        }),
+      ),
+  })
+}
+
+export function UsersScreen({
+  customer,
+  portal,
+  roots,
+  me,
+}: {
+  customer: string
+  portal: PortalInfo
+  roots: TreeItem[] | undefined
+  me: Me
+}) {
+  const { t } = useI18n()
+  const grants = useInfiniteQuery({
+    queryKey: ['grants', customer],
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      call(() =>
+        api.GET('/api/v1/customers/{customer}/grants', {
+          params: { path: { customer }, query: { limit: 100, ...(pageParam ? { cursor: pageParam } : {}) } },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  })
+  const items = grants.data?.pages.flatMap((p) => p.items) ?? []
+  const people = new Map(items.map((g) => [g.person.id, g.person]))
+  const managed = rootsWith(roots, 'users.manage')
+  return (
+    <>
+      <PageTitle sub={t('users.intro')}>{t('users.title')}</PageTitle>
+      {managed.length > 0 ? (
+        <GrantForm customer={customer} portal={portal} scopes={managed} people={[...people.values()]} />
+      ) : null}
+      <section aria-labelledby="grants-h">
+        <h2 id="grants-h">{t('users.grants')}</h2>
+        {grants.isPending ? (
+          <Loading />
+        ) : grants.isError ? (
+          <ErrorBox error={grants.error} retry={() => grants.refetch()} />
+        ) : items.length === 0 ? (
+          <p className="muted">{t('users.none')}</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="grants">
+              <thead>
+                <tr>
+                  <th scope="col">{t('users.person')}</th>
+                  <th scope="col">{t('users.role')}</th>
+                  <th scope="col">{t('users.scope')}</th>
+                  <th scope="col">{t('users.grantedBy')}</th>
+                  <th scope="col">{t('users.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((g) => (
+                  <GrantRow key={g.id} grant={g} customer={customer} portal={portal} me={me} />
+                ))}
+              </tbody>
+            </table>
+            {grants.hasNextPage ? (
+              <button type="button" className="secondary" onClick={() => grants.fetchNextPage()}>
+                {t('tree.loadMore')}
+              </button>
+            ) : null}
+          </div>
+        )}
+      </section>
+    </>
+  )
+}
+
+function useRoleText(portal: PortalInfo) {
+  const { pick } = useI18n()
+  return {
+    role: (id: string): Role | undefined => portal.roles.find((r) => r.id === id),
+    name: (id: string) => {
+      const r = portal.roles.find((x) => x.id === id)
+      return r ? pick(r.name) : id
+    },
+  }
+}
+
+function GrantRow({
+  grant: g,
+  customer,
+  portal,
+  me,
+}: {
+  grant: GrantItem
+  customer: string
+  portal: PortalInfo
+  me: Me
+}) {
+  const { t, pick, date } = useI18n()
+  const queryClient = useQueryClient()
+  const roles = useRoleText(portal)
+  const [editing, setEditing] = useState(false)
+  const [confirming, setConfirming] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  const reasonId = useId()
+  const role = roles.role(g.role)
+  const grantedBy = g.granted_by
+    ? (g.granted_by.display_name ??
+      (g.granted_by.id.startsWith('operator:') ? t('users.operator') : g.granted_by.id))
+    : t('users.operator')
+  const revoke = async () => {
+    setError(null)
+    try {
+      await call(() => api.DELETE('/api/v1/grants/{id}', { params: { path: { id: g.id } } }))
+      await queryClient.invalidateQueries({ queryKey: ['grants', customer] })
+      if (g.person.id === me.person.id) await queryClient.invalidateQueries()
+    } catch (e) {
+      setError(e)
+      setConfirming(false)
+    }
+  }
+  return (
+    <tr>
+      <td>
+        <strong>{g.person.display_name ?? g.person.id}</strong>
+        <div className="muted small">
+          {g.person.login}
+          {g.person.status && g.person.status !== 'active' ? (
+            <span className="badge status-deactivated">
+              {' '}
+              {t(`users.status.${g.person.status}` as MessageKey)}
+            </span>
+          ) : null}
+        </div>
+      </td>
+      <td>
+        {roles.name(g.role)}
+        {g.options.length ? (
+          <div className="muted small">
+            + {g.options.map((o) => pick(role?.options.find((x) => x.id === o)?.name) || o).join(', ')}
+          </div>
+        ) : null}
+        {g.expires_at ? (
+          <div className="muted small">{t('users.expires', { date: date(g.expires_at) })}</div>
+        ) : null}
+        {editing ? (
+          <ChangeGrant grant={g} customer={customer} portal={portal} onDone={() => setEditing(false)} />
+        ) : null}
+      </td>
+      <td>
+        {g.scope.name ?? g.scope.id}{' '}
+        <span className="muted small">({t(`kind.${g.scope.kind}` as MessageKey)})</span>
+      </td>
+      <td>
+        {grantedBy}
+        <div className="muted small">{date(g.granted_at)}</div>
+      </td>
+      <td className="row-actions">
+        <FormError error={error} />
+        {g.revoke.allowed ? (
+          <>
+            <button
+              type="button"
+              className="secondary"
+              aria-expanded={editing}
+              onClick={() => setEditing(!editing)}
+            >
+              {t('users.change')}
+            </button>
+            {confirming ? (
+              <fieldset className="confirm">
+                <legend className="small">
+                  {t('users.revokeConfirm', {
+                    role: roles.name(g.role),
+                    person: g.person.display_name ?? '',
+                  })}
+                </legend>
+                <button type="button" className="danger" onClick={revoke}>
+                  {t('users.revokeYes')}
+                </button>
+                <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+                  {t('users.cancel')}
+                </button>
+              </fieldset>
+            ) : (
+              <button type="button" className="danger-outline" onClick={() => setConfirming(true)}>
+                {t('users.revoke')}
+              </button>
+            )}
+          </>
+        ) : (
+          <>
+            <button type="button" disabled aria-describedby={reasonId}>
+              {t('users.revoke')}
+            </button>
+            <div className="small">
+              <Reason id={reasonId} code={g.revoke.code} reason={g.revoke.reason} />
+            </div>
+          </>
+        )}
+      </td>
+    </tr>
+  )
+}
+
+function RolePicker({
+  portal,
+  options,
+  value,
+  onChange,
+  kind,
+}: {
+  portal: PortalInfo
+  options: { role: string; allowed: boolean; code: string; reason: string }[] | undefined
+  value: string
+  onChange: (role: string) => void
+  kind: string | null
+}) {
+  const { t, pick } = useI18n()
+  const roles = useRoleText(portal)
+  if (!options) return <Loading />
+  const allowed = options.filter((o) => o.allowed)
+  // Roles of another level are noise on this scope: explain only the ones that could apply here.
+  const refused = options.filter((o) => !o.allowed && (kind === null || roles.role(o.role)?.scope === kind))
+  const chosen = roles.role(value)
+  return (
+    <>
+      {allowed.length === 0 ? (
+        <p className="muted">{t('users.noRoles')}</p>
+      ) : (
+        <Select label={t('users.role')} value={value} onChange={(e) => onChange(e.target.value)} required>
+          <option value="">{t('users.pickRole')}</option>
+          {allowed.map((o) => (
+            <option key={o.role} value={o.role}>
+              {roles.name(o.role)}
+            </option>
+          ))}
+        </Select>
+      )}
+      {chosen?.description ? <p className="hint">{pick(chosen.description)}</p> : null}
+      {refused.length > 0 ? (
+        <details className="unavailable">
+          <summary>{t('users.unavailableRoles', { count: refused.length })}</summary>
+          <ul className="plain">
+            {refused.map((o) => (
+              <li key={o.role}>
+                <strong>{roles.name(o.role)}</strong> – <Reason code={o.code} reason={o.reason} />
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </>
+  )
+}
+
+function OptionBoxes({
+  role,
+  value,
+  onChange,
+}: {
+  role: Role | undefined
+  value: string[]
+  onChange: (v: string[]) => void
+}) {
+  const { t, pick } = useI18n()
+  if (!role || role.options.length === 0) return null
+  return (
+    <fieldset className="options">
+      <legend>{t('users.options')}</legend>
+      {role.options.map((o) => (
+        <label key={o.id} className="check">
+          <input
+            type="checkbox"
+            checked={value.includes(o.id)}
+            onChange={(e) => onChange(e.target.checked ? [...value, o.id] : value.filter((x) => x !== o.id))}
+          />{' '}
+          {pick(o.name)}
+        </label>
+      ))}
+    </fieldset>
+  )
+}
+
+function GrantForm({
+  customer,
+  portal,
+  scopes,
+  people,
+}: {
+  customer: string
+  portal: PortalInfo
+  scopes: TreeItem[]
+  people: GrantItem['person'][]
+}) {
+  const { t } = useI18n()
+  const queryClient = useQueryClient()
+  const [person, setPerson] = useState('')
+  const [scope, setScope] = useState(scopes[0]?.id ?? '')
+  const [role, setRole] = useState('')
+  const [options, setOptions] = useState<string[]>([])
+  const [error, setError] = useState<unknown>(null)
+  const [done, setDone] = useState(false)
+  const [busy, setBusy] = useState(false)
+  // The accounts right under my scopes, so a grant can be narrower than my own.
+  const children = useQuery({
+    queryKey: ['scope-children', customer, scopes.map((s) => s.id).join(',')],
+    queryFn: async () => {
+      const out: TreeItem[] = []
+      for (const s of scopes.filter((x) => x.kind !== 'service').slice(0, 5)) {
+        const page = await call(() =>
+          api.GET('/api/v1/customers/{customer}/tree', {
+            params: { path: { customer }, query: { parent: s.id, limit: 200 } },
+          }),
+        )
+        out.push(...page.items.filter((i) => i.kind === 'account'))
+      }
+      return out
+    },
+  })
+  const scopeChoices = [...scopes, ...(children.data ?? [])]
+  const kind = scopeChoices.find((s) => s.id === scope)?.kind ?? null
+  const roleOptions = useRoleOptions(customer, scope, person ? { person } : {})
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    setDone(false)
+    try {
+      await call(() => api.POST('/api/v1/grants', { body: { person, role, scope, options } }))
+      setDone(true)
+      setRole('')
+      setOptions([])
+      await queryClient.invalidateQueries({ queryKey: ['grants', customer] })
+      await queryClient.invalidateQueries({ queryKey: ['role-options'] })
+    } catch (err) {
+      setError(err)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <details className="card grant-form">
+      <summary className="grant-summary">
+        <h2>{t('users.grant')}</h2>
+      </summary>
+      <form onSubmit={submit} noValidate>
+        <p className="hint">{t('users.grantIntro')}</p>
+        <FormError error={error} />
+        {done ? (
+          <div className="alert success" role="status">
+            {t('users.granted')}
+          </div>
+        ) : null}
+        <div className="grid">
+          <Select
+            label={t('users.person')}
+            value={person}
+            onChange={(e) => setPerson(e.target.value)}
+            required
+          >
+            <option value="">{t('users.pickPerson')}</option>
+            {people.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.display_name ?? p.id} {p.login ? `(${p.login})` : ''}
+              </option>
+            ))}
+          </Select>
+          <Select
+            label={t('users.scope')}
+            value={scope}
+            onChange={(e) => {
+              setScope(e.target.value)
+              setRole('')
+              setOptions([])
+            }}
+          >
+            {scopeChoices.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name} ({t(`kind.${s.kind}` as MessageKey)})
+              </option>
+            ))}
+          </Select>
+        </div>
+        {roleOptions.isError ? (
+          <ErrorBox error={roleOptions.error} />
+        ) : (
+          <RolePicker
+            portal={portal}
+            options={roleOptions.data?.items}
+            value={role}
+            onChange={(r) => {
+              setRole(r)
+              setOptions([])
+            }}
+            kind={kind}
+          />
+        )}
+        <OptionBoxes role={portal.roles.find((r) => r.id === role)} value={options} onChange={setOptions} />
+        <div className="actions">
+          <button type="submit" disabled={busy || !person || !role}>
+            {t('users.grantSubmit')}
+          </button>
+        </div>
+      </form>
+    </details>
+  )
+}
+
+function ChangeGrant({
+  grant,
+  customer,
+  portal,
+  onDone,
+}: {
+  grant: GrantItem
+  customer: string
+  portal: PortalInfo
+  onDone: () => void
+}) {
+  const { t } = useI18n()
+  const queryClient = useQueryClient()
+  const [role, setRole] = useState(grant.role)
+  const [options, setOptions] = useState<string[]>(grant.options)
+  const [error, setError] = useState<unknown>(null)
+  const [busy, setBusy] = useState(false)
+  const roleOptions = useRoleOptions(customer, grant.scope.id, { grant: grant.id })
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    try {
+      await call(() =>
+        api.PATCH('/api/v1/grants/{id}', { params: { path: { id: grant.id } }, body: { role, options } }),
+      )
+      await queryClient.invalidateQueries({ queryKey: ['grants', customer] })
+      onDone()
+    } catch (err) {
+      setError(err)
+    } finally {
+      setBusy(false)
+    }
+  }
+  const withCurrent = roleOptions.data?.items.map((o) =>
+    o.role === grant.role ? { ...o, allowed: true } : o,
+  )
+  return (
+    <form className="change-grant" onSubmit={submit} noValidate>
+      <FormError error={error} />
+      <RolePicker
+        portal={portal}
+        options={withCurrent}
+        value={role}
+        onChange={(r) => {
+          setRole(r)
+          setOptions([])
+        }}
+        kind={grant.scope.kind}
+      />
+      <OptionBoxes role={portal.roles.find((r) => r.id === role)} value={options} onChange={setOptions} />
+      <div className="actions">
+        <button type="submit" disabled={busy || !role}>
+          {t('users.save')}
+        </button>
+        <button type="button" className="secondary" onClick={onDone}>
+          {t('users.cancel')}
+        </button>
+      </div>
+    </form>
+  )
+}
