@@ -50,8 +50,22 @@ export interface ConsideredGrant {
   wrongServiceType?: string
 }
 
+/** Why a check came out as it did, for programs; `reason` says the same for people. */
+export type ExplanationCode =
+  | 'ALLOWED'
+  | 'NOT_IN_CATALOG'
+  | 'NO_SUCH_NODE'
+  | 'DEACTIVATED'
+  | 'NO_GRANTS'
+  | 'NOT_IN_SCOPE'
+  | 'GRANT_EXPIRED'
+  | 'WRONG_SERVICE_TYPE'
+  | 'OPTION_OFF'
+  | 'NOT_IN_ROLE'
+
 export interface Explanation {
   allowed: boolean
+  code: ExplanationCode
   person: string
   permission: string
   node: string

@@ -12,7 +12,14 @@
  *   engine.check('alice', 'service.order', 'svc-1') // true
  */
 import type { Catalog, Role } from './catalog.ts'
-import type { ConsideredGrant, Decision, DecisionCode, Explanation, GrantView } from './decision.ts'
+import type {
+  ConsideredGrant,
+  Decision,
+  DecisionCode,
+  Explanation,
+  ExplanationCode,
+  GrantView,
+} from './decision.ts'
 import type { CustomerTree, NodeKind } from './tree.ts'
 
 export interface GrantInput {
@@ -209,13 +216,15 @@ export class AccessEngine {
       return {
         ...base,
         allowed: false,
+        code: 'NOT_IN_CATALOG',
         reason: `${permission} is not a permission of the ${this.catalog.id} catalog`,
       }
     const n = this.tree.indexOf(node)
-    if (n < 0) return { ...base, allowed: false, reason: `there is no node ${node}` }
+    if (n < 0) return { ...base, allowed: false, code: 'NO_SUCH_NODE', reason: `there is no node ${node}` }
     const p = this.people.get(person) ?? NO_GRANTS
-    if (!p.active) return { ...base, allowed: false, reason: `${person} is deactivated` }
-    if (p.grants.length === 0) return { ...base, allowed: false, reason: `${person} holds no grants` }
+    if (!p.active) return { ...base, allowed: false, code: 'DEACTIVATED', reason: `${person} is deactivated` }
+    if (p.grants.length === 0)
+      return { ...base, allowed: false, code: 'NO_GRANTS', reason: `${person} holds no grants` }
     const now = this.clock()
     const considered: ConsideredGrant[] = p.grants.map((g) => {
       const c: ConsideredGrant = {
@@ -238,6 +247,7 @@ export class AccessEngine {
         ...base,
         considered,
         allowed: true,
+        code: 'ALLOWED',
         grant: g,
         reason: `allowed by ${g.role}${opts(g)} ${where}`,
       }
@@ -260,7 +270,7 @@ export class AccessEngine {
       reasons.push(
         `no grant of ${person} covers ${node} (grants on: ${[...new Set(considered.map((c) => c.grant.scope))].join(', ')})`,
       )
-    return { ...base, considered, allowed: false, reason: reasons.join('; ') }
+    return { ...base, considered, allowed: false, code: refusalCode(considered), reason: reasons.join('; ') }
   }
 
   /**
@@ -610,6 +620,16 @@ export class AccessEngine {
       }
     }
   }
+}
+
+/** The most telling reason among the grants considered: nearest to being allowed first. */
+function refusalCode(considered: ConsideredGrant[]): ExplanationCode {
+  const covering = considered.filter((c) => c.covers)
+  if (covering.length === 0) return 'NOT_IN_SCOPE'
+  if (covering.some((c) => c.gives && c.expired)) return 'GRANT_EXPIRED'
+  if (covering.some((c) => c.wrongServiceType !== undefined)) return 'WRONG_SERVICE_TYPE'
+  if (covering.some((c) => c.missingOption)) return 'OPTION_OFF'
+  return 'NOT_IN_ROLE'
 }
 
 function merge(ranges: [number, number][]): [number, number][] {

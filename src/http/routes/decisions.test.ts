@@ -63,6 +63,7 @@ describeEachBackend('decision API', (backend) => {
     const r = await post('/api/v1/check', { person: 'bob', permission: 'service.order', node: 'svc-1' })
     expect(r.json()).toEqual({
       allowed: false,
+      code: 'NOT_IN_SCOPE',
       explanation: 'no grant of bob covers svc-1 (grants on: acc-br)',
     })
   })

@@ -25,6 +25,10 @@ const Question = Type.Object(
 
 const Answer = Type.Object({
   allowed: Type.Boolean(),
+  code: Type.String({
+    description:
+      'ALLOWED, or why not: NO_GRANTS, NOT_IN_SCOPE, NOT_IN_ROLE, OPTION_OFF, WRONG_SERVICE_TYPE, GRANT_EXPIRED, DEACTIVATED',
+  }),
   explanation: Type.String({ description: 'which grant on which node allowed it, or why nothing did' }),
   grant: Type.Optional(
     Type.Object({
@@ -54,12 +58,10 @@ function decide(
   const x = engine.explain(q.person, q.permission, q.node)
   const answer: {
     allowed: boolean
+    code: string
     explanation: string
     grant?: { id: string; role: string; scope: string; options: string[] }
-  } = {
-    allowed: x.allowed,
-    explanation: x.reason,
-  }
+  } = { allowed: x.allowed, code: x.code, explanation: x.reason }
   if (x.grant)
     answer.grant = { id: x.grant.id, role: x.grant.role, scope: x.grant.scope, options: x.grant.options }
   return answer
