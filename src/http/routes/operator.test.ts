@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nicHandlePattern } from '../../auth/nic-handle.ts'
 import { startTestZona, type TestZona } from '../../server/testing.ts'
 import { describeEachBackend } from '../../store/testing.ts'
 
@@ -659,5 +660,35 @@ describeEachBackend('operator back office', (backend) => {
     expect(Object.keys(doc.paths['/api/v1/operator/customers/{id}/import'].post.requestBody.content)).toEqual(
       ['application/json', 'text/csv'],
     )
+  })
+})
+
+describeEachBackend('operator back office on the ovh preset', (backend) => {
+  let z: TestZona
+  let op: string
+  beforeAll(async () => {
+    z = await startTestZona(backend, { preset: 'ovh' })
+    op = await z.apiKey('operator', 'staff')
+  })
+  afterAll(() => z.close())
+
+  it('appoints the account owner, giving a new person a NIC handle as login', async () => {
+    const headers = { authorization: `Bearer ${op}` }
+    const made = await z.app.inject({
+      method: 'POST',
+      url: '/api/v1/operator/customers',
+      headers,
+      payload: { id: 'hosting-co', name: 'Hosting Co' },
+    })
+    expect(made.json()).toMatchObject({ preset: 'ovh' })
+    const r = await z.app.inject({
+      method: 'POST',
+      url: '/api/v1/operator/customers/hosting-co/primary',
+      headers,
+      payload: { person: { email: 'owner@hosting.example', display_name: 'Owner' } },
+    })
+    expect(r.statusCode).toBe(200)
+    expect(r.json()).toMatchObject({ outcome: 'appointed', role: { id: 'owner' } })
+    expect(r.json().holder.person.login).toMatch(nicHandlePattern(z.zona.catalog.features.loginSuffix))
   })
 })
