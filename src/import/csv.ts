@@ -88,10 +88,14 @@ export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvPro
   return { records, problems }
 }
 
-/** One cell, quoted when it must be (comma, quote, line break, leading or trailing space). */
+/**
+ * One cell, quoted when it must be (comma, quote, line break, leading or trailing space). Text that
+ * a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe (OWASP
+ * CSV injection); numbers stay as they are.
+ */
 export function csvCell(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return ''
-  const text = String(value)
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value)
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 

@@ -159,3 +159,13 @@ describe('planning an import', () => {
     expect(plan.problems[6]?.detail).toContain('cycle')
   })
 })
+
+describe('CSV export cells', () => {
+  it('neutralises text a spreadsheet would run as a formula, not numbers', async () => {
+    const { csvCell } = await import('./csv.ts')
+    expect(csvCell('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`)
+    expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)")
+    expect(csvCell(-5)).toBe('-5')
+    expect(csvCell('plain, text')).toBe('"plain, text"')
+  })
+})
