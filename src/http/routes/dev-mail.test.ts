@@ -117,6 +117,7 @@ describeEachBackend('dev mail pages', (backend) => {
     expect(stale.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'query.cursor' })
     const bad = await zona.app.inject({ method: 'GET', url: '/dev/mail.json?limit=0' })
     expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'query.limit' })
   })
 
   it('has no mailbox and sends nothing without a catcher or SMTP_URL', async () => {
