@@ -313,3 +313,43 @@ describe('permissions limited to service types', () => {
     )
   })
 })
+
+describe('the ceiling in time', () => {
+  it('someone whose grant expires cannot hand out, or give themselves, anything lasting longer', () => {
+    const e = o2(() => 1_000)
+    e.addGrant({
+      id: 't',
+      person: 'temp',
+      role: 'account-admin',
+      scope: 'acc-hq',
+      expiresAt: 50_000,
+      grantedBy: 'alice',
+    })
+    const forever = e.canGrant('temp', { person: 'friend', role: 'account-viewer', scope: 'acc-branch' })
+    expect(forever).toMatchObject({ allowed: false, code: 'BEYOND_OWN_EXPIRY' })
+    expect(forever.reason).toContain('1970-01-01T00:00:50.000Z')
+    expect(
+      e.canGrant('temp', { person: 'friend', role: 'account-viewer', scope: 'acc-branch', expiresAt: 50_000 })
+        .allowed,
+    ).toBe(true)
+    expect(
+      e.canGrant('temp', { person: 'friend', role: 'account-viewer', scope: 'acc-branch', expiresAt: 50_001 })
+        .allowed,
+    ).toBe(false)
+    expect(e.canChange('temp', 't', { expiresAt: null }).code).toBe('BEYOND_OWN_EXPIRY')
+    expect(e.canGrant('temp', { person: 'temp', role: 'account-admin', scope: 'acc-hq' }).code).toBe(
+      'BEYOND_OWN_EXPIRY',
+    )
+  })
+
+  it('a lasting grant elsewhere up the tree lifts the limit; revoking is not limited by time', () => {
+    const e = o2(() => 1_000)
+    e.addGrant({ id: 't', person: 'temp', role: 'account-admin', scope: 'acc-branch', expiresAt: 50_000 })
+    e.addGrant({ id: 'v', person: 'vera', role: 'account-viewer', scope: 'acc-branch' })
+    expect(e.canRevoke('temp', 'v').allowed).toBe(true)
+    e.addGrant({ id: 'h', person: 'temp', role: 'account-admin', scope: 'acc-hq' })
+    expect(
+      e.canGrant('temp', { person: 'friend', role: 'account-viewer', scope: 'acc-branch' }).allowed,
+    ).toBe(true)
+  })
+})

@@ -336,7 +336,7 @@ export class AccessEngine {
       const refusal = this.delegationRefusal(actor, role, scope)
       if (refusal) return refusal
     }
-    const ceiling = this.ceilingRefusal(actor, want, scope, role)
+    const ceiling = this.ceilingRefusal(actor, want, scope, role, draft.expiresAt ?? null)
     if (ceiling) return ceiling
     const replaces: GrantRecord[] = []
     const same = this.find(draft.person, role.id, scope)
@@ -466,6 +466,25 @@ export class AccessEngine {
     return m
   }
 
+  /**
+   * Until when the actor holds every permission of `mask` on node n: for each permission the latest
+   * expiry among the live grants that give it there, and the earliest of those.
+   */
+  private heldUntil(actor: string, mask: number, n: number): number {
+    const p = this.people.get(actor)
+    if (!p) return Number.NEGATIVE_INFINITY
+    let until = Number.POSITIVE_INFINITY
+    for (let rest = mask; rest !== 0; rest &= rest - 1) {
+      const bit = rest & -rest
+      let latest = Number.NEGATIVE_INFINITY
+      for (let x = n; x >= 0; x = this.tree.parentAt(x))
+        for (const g of p.byScope.get(x) ?? [])
+          if (this.live(g) && this.gives(g, bit, n)) latest = Math.max(latest, g.expiresAt)
+      until = Math.min(until, latest)
+    }
+    return until
+  }
+
   private actorMaskOn(actor: string, n: number): number {
     const p = this.people.get(actor)
     return p?.active ? this.maskOn(p, n) : 0
@@ -494,10 +513,28 @@ export class AccessEngine {
     )
   }
 
-  /** Rule 6.1 (c): nobody hands out more than they hold on that node. */
-  private ceilingRefusal(actor: string, want: number, scope: number, role: Role): Decision | undefined {
+  /**
+   * Rule 6.1 (c): nobody hands out more than they hold on that node – nor for longer: when the
+   * actor's own grants that give these permissions expire, what they give must expire by then.
+   */
+  private ceilingRefusal(
+    actor: string,
+    want: number,
+    scope: number,
+    role: Role,
+    /** The new grant's expiry (null: none); undefined when taking something away (revoke), where time does not matter. */
+    expiresAt?: number | null,
+  ): Decision | undefined {
     const missing = want & ~this.actorMaskOn(actor, scope)
-    if (missing === 0) return undefined
+    if (missing === 0) {
+      if (expiresAt === undefined) return undefined
+      const until = this.heldUntil(actor, want, scope)
+      if (until === Number.POSITIVE_INFINITY || (expiresAt !== null && expiresAt <= until)) return undefined
+      return deny(
+        'BEYOND_OWN_EXPIRY',
+        `${actor} holds what ${role.id} gives on ${this.tree.idAt(scope)} only until ${new Date(until).toISOString()}; the grant must expire by then`,
+      )
+    }
     return deny(
       'ABOVE_CEILING',
       `${role.id} would give ${this.catalog.permissionsOf(missing).join(', ')} on ${this.tree.idAt(scope)}, which ${actor} does not hold there`,

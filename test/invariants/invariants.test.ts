@@ -27,7 +27,10 @@ function watchedNodes(w: World, extra: Iterable<string> = []): string[] {
   return [...out]
 }
 
-/** I1: for every person and permission, the allowed nodes are exactly the subtrees of the live grants that give it. */
+/**
+ * I1: for every person and permission, the allowed nodes are exactly the subtrees of the live grants
+ * that give it there (a type-limited permission only on services of its types).
+ */
 function i1(makeEngine?: EngineFactory) {
   return (s: Scenario) => {
     const verify = (w: World, people: readonly string[], log: () => string) => {
@@ -38,8 +41,8 @@ function i1(makeEngine?: EngineFactory) {
           const expected = new Set<string>()
           if (ref.isActive(person))
             for (const g of live)
-              if (ref.rolePermissions(g.role, g.options).has(permission))
-                for (const n of ref.subtree(g.scope)) expected.add(n)
+              for (const n of ref.subtree(g.scope))
+                if (ref.grantPermissionsOn(g, n).has(permission)) expected.add(n)
           for (const kind of KINDS) {
             const got = [...engine.listAll(person, permission, kind)]
             const want = [...expected].filter((n) => ref.nodes[n]?.kind === kind)

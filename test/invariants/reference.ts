@@ -23,6 +23,8 @@ export interface RefNode {
   id: string
   kind: Kind
   parent: string | null
+  /** Services only; undefined means not recorded. */
+  serviceType?: string
 }
 
 export interface RefGrant {
@@ -111,6 +113,19 @@ export class Reference {
     return out
   }
 
+  /**
+   * What a grant gives on a node: its role's permissions, less those the catalog limits to service
+   * types (limit_to_service_types) when the node is a service of another recorded type.
+   */
+  grantPermissionsOn(g: RefGrant, node: string): Set<string> {
+    const out = this.rolePermissions(g.role, g.options)
+    const limit = this.roleDef(g.role)?.limit_to_service_types
+    const n = this.nodes[node]
+    if (limit && n?.kind === 'service' && n.serviceType !== undefined && !limit.types.includes(n.serviceType))
+      for (const p of limit.permissions) out.delete(p)
+    return out
+  }
+
   // ------------------------------------------------------------ the tree
 
   /** The node and its ancestors, nearest first. */
@@ -169,7 +184,7 @@ export class Reference {
     if (!this.isActive(person)) return false
     for (const x of this.upToRoot(node)) {
       for (const g of this.liveGrantsAt(person, x)) {
-        if (this.rolePermissions(g.role, g.options).has(permission)) return true
+        if (this.grantPermissionsOn(g, node).has(permission)) return true
       }
     }
     return false
@@ -204,11 +219,32 @@ export class Reference {
     return false
   }
 
-  /** 1c, the ceiling: every permission the role gives (with its options) the actor has on N. */
-  private rule1c(actor: string, role: RoleDefinition, options: readonly string[], node: string): boolean {
+  /**
+   * 1c, the ceiling: every permission the role gives (with its options) the actor has on N – and,
+   * when granting (`expiresAt` given), for at least as long: each permission is held until the
+   * latest expiry of the actor's live grants giving it on N, and the new grant may not outlast that.
+   */
+  private rule1c(
+    actor: string,
+    role: RoleDefinition,
+    options: readonly string[],
+    node: string,
+    expiresAt?: number | null,
+  ): boolean {
     if (this.variant.ignoreCeiling) return true
-    for (const p of this.rolePermissions(role.id, options)) if (!this.check(actor, p, node)) return false
-    return true
+    const wanted = this.rolePermissions(role.id, options)
+    for (const p of wanted) if (!this.check(actor, p, node)) return false
+    if (expiresAt === undefined) return true
+    let until = Number.POSITIVE_INFINITY
+    for (const p of wanted) {
+      let latest = Number.NEGATIVE_INFINITY
+      for (const x of this.upToRoot(node))
+        for (const g of this.liveGrantsAt(actor, x))
+          if (this.grantPermissionsOn(g, node).has(p))
+            latest = Math.max(latest, g.expiresAt ?? Number.POSITIVE_INFINITY)
+      until = Math.min(until, latest)
+    }
+    return until === Number.POSITIVE_INFINITY || (expiresAt !== null && expiresAt <= until)
   }
 
   private shapeProblem(draft: RefDraft): string | undefined {
@@ -236,7 +272,7 @@ export class Reference {
       if (!this.rule1a(actor, role, draft.scope)) return no('1a')
       if (!this.rule1b(actor, role, draft.scope)) return no('1b')
     }
-    if (!this.rule1c(actor, role, options, draft.scope)) return no('1c ceiling')
+    if (!this.rule1c(actor, role, options, draft.scope, draft.expiresAt ?? null)) return no('1c ceiling')
     // Limits. A re-grant replaces the person's own grant; a limit_per_scope 1 role replaces the holder.
     const replaces = new Set<string>()
     for (const g of this.grants)

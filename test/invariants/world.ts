@@ -29,6 +29,8 @@ import {
   type RefVariant,
 } from './reference.ts'
 
+const SERVICE_TYPES: (string | undefined)[] = ['mobile', 'voip', undefined, 'housing']
+
 export const KINDS: readonly Kind[] = ['customer', 'account', 'service']
 export const UNKNOWN_PERMISSION = 'made.up'
 export const UNKNOWN_NODE = 'nowhere'
@@ -48,7 +50,11 @@ export function buildNodes(spec: TreeSpec): RefNode[] {
     const parent = open[open.length - 1 - (n.pick % open.length)] as string
     const d = (depth.get(parent) as number) + 1
     const id = n.service ? `s${i}` : `a${i}`
-    nodes.push({ id, kind: n.service ? 'service' : 'account', parent })
+    const node: RefNode = { id, kind: n.service ? 'service' : 'account', parent }
+    // Service types cycle so type-limited roles (TIM's Admin Light) meet every case, unrecorded included.
+    const type = SERVICE_TYPES[i % SERVICE_TYPES.length]
+    if (n.service && type) node.serviceType = type
+    nodes.push(node)
     depth.set(id, d)
     if (!n.service && d < 6) open.push(id)
   })
@@ -60,7 +66,7 @@ export function buildTree(nodes: readonly RefNode[]): CustomerTree {
   for (const n of nodes) {
     if (n.kind === 'customer') tree.addCustomer(n.id)
     else if (n.kind === 'account') tree.addAccount(n.id, n.parent as string)
-    else tree.addService(n.id, n.parent as string)
+    else tree.addService(n.id, n.parent as string, n.serviceType)
   }
   return tree
 }
@@ -343,7 +349,10 @@ export class World {
         const open = this.nodes.filter((n) => n.kind !== 'service' && this.ref.upToRoot(n.id).length < 7)
         const parent = open[open.length - 1 - (op.pick % open.length)] as RefNode
         const id = `${op.service ? 's' : 'a'}${this.nodes.length}x`
-        return { t: 'node', node: { id, kind: op.service ? 'service' : 'account', parent: parent.id } }
+        const node: RefNode = { id, kind: op.service ? 'service' : 'account', parent: parent.id }
+        const type = SERVICE_TYPES[this.nodes.length % SERVICE_TYPES.length]
+        if (op.service && type) node.serviceType = type
+        return { t: 'node', node }
       }
     }
   }
@@ -417,7 +426,7 @@ export class World {
     if (action.t === 'node') {
       const n = action.node
       if (n.kind === 'account') this.tree.addAccount(n.id, n.parent as string)
-      else this.tree.addService(n.id, n.parent as string)
+      else this.tree.addService(n.id, n.parent as string, n.serviceType)
       this.nodes.push(n)
       this.nodesOfKind[n.kind].push(n.id)
       this.ref.addNode(n)
