@@ -29,8 +29,14 @@ import {
 
 export function App() {
   const portal = usePortal()
-  if (portal.isPending) return <Loading />
-  if (portal.isError) return <ErrorBox error={portal.error} retry={() => portal.refetch()} />
+  // Before the portal's language is known there is no dictionary: a neutral, wordless state.
+  if (portal.isPending) return <p className="loading" role="status" aria-busy="true" />
+  if (portal.isError)
+    return (
+      <I18nProvider defaultLanguage="en" catalogLanguage="en">
+        <ErrorBox error={portal.error} retry={() => portal.refetch()} />
+      </I18nProvider>
+    )
   const info = portal.data
   const preset: Language = isLanguage(info.language) ? info.language : 'en'
   return (

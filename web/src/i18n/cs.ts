@@ -149,6 +149,7 @@ export const cs: Messages = {
   'pay.overdue': 'po splatnosti',
   'statements.none': 'Zatím žádné výpisy.',
   'statements.lines': '{count} záznamů',
+  'statements.perLine': 'Záznamy každé linky najdete také na stránce dané linky.',
   'statements.firstOf': 'Prvních 50 z {count} záznamů.',
 
   'usage.title': 'Využití',

@@ -147,6 +147,7 @@ export const en = {
   'pay.overdue': 'overdue',
   'statements.none': 'No statements yet.',
   'statements.lines': '{count} records',
+  'statements.perLine': 'The records of each line are also on the line’s own page.',
   'statements.firstOf': 'The first 50 of {count} records.',
 
   'usage.title': 'Usage',

@@ -150,6 +150,7 @@ export const it: Messages = {
   'pay.overdue': 'scaduta',
   'statements.none': 'Ancora nessun dettaglio traffico.',
   'statements.lines': '{count} record',
+  'statements.perLine': 'I record di ogni linea sono anche nella pagina della linea.',
   'statements.firstOf': 'I primi 50 di {count} record.',
 
   'usage.title': 'Consumi',

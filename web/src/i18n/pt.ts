@@ -150,6 +150,7 @@ export const pt: Messages = {
   'pay.overdue': 'em atraso',
   'statements.none': 'Ainda não há faturação detalhada.',
   'statements.lines': '{count} registos',
+  'statements.perLine': 'Os registos de cada linha estão também na página da linha.',
   'statements.firstOf': 'Os primeiros 50 de {count} registos.',
 
   'usage.title': 'Consumos',

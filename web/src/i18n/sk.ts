@@ -149,6 +149,7 @@ export const sk: Messages = {
   'pay.overdue': 'po splatnosti',
   'statements.none': 'Zatiaľ žiadne výpisy.',
   'statements.lines': '{count} záznamov',
+  'statements.perLine': 'Záznamy každej linky nájdete aj na stránke danej linky.',
   'statements.firstOf': 'Prvých 50 z {count} záznamov.',
 
   'usage.title': 'Využitie',

@@ -20,7 +20,7 @@ function NodePicker({
 }: {
   customer: string
   screen: string
-  nodes: TreeItem[]
+  nodes: (TreeItem & { depth: number })[]
   node: string
 }) {
   const { t } = useI18n()
@@ -35,6 +35,7 @@ function NodePicker({
         {nodes.some((n) => n.id === node) ? null : <option value={node}>{node}</option>}
         {nodes.map((n) => (
           <option key={n.id} value={n.id}>
+            {'\u00a0\u00a0'.repeat(n.depth)}
             {n.name} ({t(`kind.${n.kind}` as MessageKey)})
           </option>
         ))}
@@ -43,22 +44,51 @@ function NodePicker({
   )
 }
 
-function useTarget(roots: TreeItem[] | undefined, permission: string) {
+/**
+ * The customer and accounts where I may see the documents: my top-most nodes and the accounts
+ * under them (the first 1000 children of each, three levels deep), for the picker. Documents hang
+ * on accounts, so an account is the default over the customer itself.
+ */
+function useBillingNodes(customer: string, roots: TreeItem[] | undefined, permission: string) {
+  return useQuery({
+    queryKey: ['billing-nodes', customer, permission, roots?.map((r) => r.id).join(',')],
+    enabled: roots !== undefined,
+    queryFn: async () => {
+      const out: (TreeItem & { depth: number })[] = []
+      const visit = async (item: TreeItem, depth: number) => {
+        if (item.permissions.includes(permission)) out.push({ ...item, depth })
+        if (item.kind === 'service' || !item.has_children || depth >= 3 || out.length > 300) return
+        const page = await call(() =>
+          api.GET('/api/v1/customers/{customer}/tree', {
+            params: { path: { customer }, query: { parent: item.id, limit: 1000 } },
+          }),
+        )
+        for (const child of page.items) if (child.kind === 'account') await visit(child, depth + 1)
+      }
+      for (const r of rootsWith(roots, permission)) await visit(r, 0)
+      return out
+    },
+  })
+}
+
+function useTarget(customer: string, roots: TreeItem[] | undefined, permission: string) {
   const { query } = useLocation()
-  const allowed = rootsWith(roots, permission)
-  const node = query.get('node') ?? allowed[0]?.id ?? null
-  const known = allowed.find((r) => r.id === node)
+  const nodes = useBillingNodes(customer, roots, permission)
+  const list = nodes.data ?? []
+  const fallback = list.find((n) => n.kind === 'account') ?? list[0]
+  const node = query.get('node') ?? fallback?.id ?? null
+  const known = list.find((r) => r.id === node)
   const on: On = (query.get('on') as On | null) ?? (known?.kind === 'service' ? 'services' : 'accounts')
-  return { node, on, allowed }
+  return { node, on, allowed: list, loading: nodes.isPending }
 }
 
 export function InvoicesScreen({ customer, roots }: { customer: string; roots: TreeItem[] | undefined }) {
   const { t } = useI18n()
-  const { node, on, allowed } = useTarget(roots, 'billing.invoices.view')
+  const { node, on, allowed, loading } = useTarget(customer, roots, 'billing.invoices.view')
   return (
     <>
       <PageTitle>{t('billing.invoices')}</PageTitle>
-      {!roots ? (
+      {loading ? (
         <Loading />
       ) : node === null ? (
         <p className="muted">{t('billing.notAllowed')}</p>
@@ -74,11 +104,11 @@ export function InvoicesScreen({ customer, roots }: { customer: string; roots: T
 
 export function StatementsScreen({ customer, roots }: { customer: string; roots: TreeItem[] | undefined }) {
   const { t } = useI18n()
-  const { node, on, allowed } = useTarget(roots, 'billing.statements.view')
+  const { node, on, allowed, loading } = useTarget(customer, roots, 'billing.statements.view')
   return (
     <>
       <PageTitle>{t('billing.statements')}</PageTitle>
-      {!roots ? (
+      {loading ? (
         <Loading />
       ) : node === null ? (
         <p className="muted">{t('billing.notAllowed')}</p>
@@ -177,7 +207,12 @@ export function StatementList({ on, node }: { on: On; node: string }) {
   if (statements.isPending) return <Loading />
   if (statements.isError) return <ErrorBox error={statements.error} retry={() => statements.refetch()} />
   const items = statements.data.pages.flatMap((p) => p.items)
-  if (items.length === 0) return <p className="muted">{t('statements.none')}</p>
+  if (items.length === 0)
+    return (
+      <p className="muted">
+        {t('statements.none')} {on === 'accounts' ? t('statements.perLine') : null}
+      </p>
+    )
   return (
     <div className="statements">
       {items.map((s) => {
@@ -315,7 +350,7 @@ function BarChart({ title, points }: { title: string; points: { label: string; v
   return (
     <figure className="chart">
       <figcaption id={id}>{title}</figcaption>
-      <svg viewBox={`0 0 ${w} ${h + 24}`} role="img" aria-labelledby={id} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${w} ${h + 24}`} role="img" aria-labelledby={id}>
         <title>{title}</title>
         <desc>
           {first && last

@@ -3,7 +3,7 @@
  * server answers SECOND_FACTOR_REQUIRED and the same form asks for the code.
  */
 import { useQueryClient } from '@tanstack/react-query'
-import { type FormEvent, useRef, useState } from 'react'
+import { type FormEvent, useEffect, useRef, useState } from 'react'
 import { api, call, problemOf } from '../api/client'
 import { Field, FormError, PageTitle } from '../components/ui'
 import { useI18n } from '../i18n'
@@ -20,6 +20,9 @@ export function SignIn({ portal }: { portal: PortalInfo }) {
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
   const codeRef = useRef<HTMLInputElement>(null)
+  useEffect(() => {
+    if (secondFactor) codeRef.current?.focus()
+  }, [secondFactor])
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
@@ -34,7 +37,6 @@ export function SignIn({ portal }: { portal: PortalInfo }) {
     } catch (err) {
       if (problemOf(err)?.code === 'SECOND_FACTOR_REQUIRED' && !secondFactor) {
         setSecondFactor(true)
-        setTimeout(() => codeRef.current?.focus(), 0)
       } else setError(err)
     } finally {
       setBusy(false)

@@ -1,0 +1,99 @@
+/**
+ * The browser suite's harness: Debian Chromium through playwright-core, and a real Zona server
+ * (PGlite in memory, a mail catcher, the demo customer of a preset) listening on a free port.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { readConfig } from '../../src/config.ts'
+import { seedDemo } from '../../src/demo/seed.ts'
+import { type MailCatcher, startMailCatcher } from '../../src/mail/catcher.ts'
+import { type Running, startZona } from '../../src/server/start.ts'
+
+export const CHROMIUM = process.env.ZONA_CHROMIUM ?? '/usr/bin/chromium'
+export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}. The browser suite needs Debian's Chromium: run ` +
+        '`apt-get update && apt-get install -y chromium` as root (or set ZONA_CHROMIUM to a Chromium binary). ' +
+        'Do not use `npx playwright install`.',
+    )
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}
+
+export interface Portal {
+  running: Running
+  catcher: MailCatcher
+  url: string
+  close(): Promise<void>
+}
+
+/** A real server for a preset with its demo customer, on 127.0.0.1 and a free port. */
+export async function startPortal(preset: string): Promise<Portal> {
+  const read = readConfig({
+    ZONA_PRESET: preset,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ZONA_DATA_DIR: 'memory://',
+    ZONA_LOG_LEVEL: 'silent',
+  })
+  if (!read.ok) throw new Error(read.errors.join('\n'))
+  const catcher = await startMailCatcher({ port: 0 })
+  const running = await startZona(read.config, { logger: false, mailCatcher: catcher })
+  await seedDemo(running.zona)
+  return {
+    running,
+    catcher,
+    url: running.url,
+    async close() {
+      await running.close()
+      await catcher.close()
+    },
+  }
+}
+
+/** docs/screenshots/<lang>-<screen>.png, after the page has settled. */
+export async function shoot(page: Page, lang: string, screen: string, fullPage = false) {
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  await page.waitForLoadState('networkidle')
+  await page
+    .locator('[role=status]:has-text("…")')
+    .first()
+    .waitFor({ state: 'detached', timeout: 5000 })
+    .catch(() => {})
+  await page.screenshot({ path: `${SCREENSHOTS}${lang}-${screen}.png`, fullPage, animations: 'disabled' })
+}
+
+/** docs/screenshots/README.md: every screenshot, by screen and language, for the README to link. */
+export function writeScreenshotIndex(languages: readonly string[]) {
+  const files = readdirSync(SCREENSHOTS).filter((f) => f.endsWith('.png'))
+  const screens = [...new Set(files.map((f) => f.replace(/^[a-z]{2}-/, '').replace(/\.png$/, '')))].sort()
+  const lines = [
+    '# Screenshots',
+    '',
+    'Written by `npm run test:e2e` (test/e2e/portal.test.ts): the o2-cz demo customer in Debian Chromium,',
+    'every screen in every language. Regenerated on each run.',
+    '',
+    `| screen | ${languages.join(' | ')} |`,
+    `| --- | ${languages.map(() => '---').join(' | ')} |`,
+    ...screens.map(
+      (s) =>
+        `| ${s} | ${languages.map((l) => (files.includes(`${l}-${s}.png`) ? `[${l}](${l}-${s}.png)` : '–')).join(' | ')} |`,
+    ),
+    '',
+  ]
+  writeFileSync(`${SCREENSHOTS}README.md`, lines.join('\n'))
+}
