@@ -1,11 +1,12 @@
 /**
- * Grants and service contacts: the data access decisions are made from. Who may write
- * what is the domain's decision; the schema adds the hard stops (one holder of a limited
- * role per customer, scope inside the customer, one grant per person, role and scope).
+ * Grants: the data access decisions are made from. OVH service contacts are grants too, of
+ * the catalog's contact roles (one holder per service). Who may write what is the domain's
+ * decision; the schema adds the hard stops (one holder of a limited role per customer, scope
+ * inside the customer, one grant per person, role and scope).
  * Every write here bumps the access version through triggers (see changes.ts).
  */
 import { type Executor, withTransaction } from './common.ts'
-import type { ContactKind, Grant, ServiceContact } from './schema.ts'
+import type { Grant } from './schema.ts'
 
 export interface GrantInput {
   /** Omit to let the database pick a UUID. */
@@ -104,42 +105,4 @@ export async function deleteGrant(db: Executor, id: string): Promise<Grant | und
 /** Removes grants whose expiry is at or before `now`; returns them, for audit. */
 export async function deleteExpiredGrants(db: Executor, now: Date = new Date()): Promise<Grant[]> {
   return db.deleteFrom('grants').where('expiresAt', '<=', now).returningAll().execute()
-}
-
-// ---------------------------------------------------------------------------------------
-// Service contacts (ovh): one admin, one technical, one billing person per service
-
-export async function loadServiceContacts(
-  db: Executor,
-  filter: { customerId?: string; nodeId?: string; personId?: string } = {},
-): Promise<ServiceContact[]> {
-  let query = db.selectFrom('serviceContacts').selectAll()
-  if (filter.customerId !== undefined) query = query.where('customerId', '=', filter.customerId)
-  if (filter.nodeId !== undefined) query = query.where('nodeId', '=', filter.nodeId)
-  if (filter.personId !== undefined) query = query.where('personId', '=', filter.personId)
-  return query.orderBy('nodeId').orderBy('kind').execute()
-}
-
-/** Sets the contact of one kind on a service; returns the previous holder's row, if any. */
-export async function setServiceContact(
-  db: Executor,
-  contact: { customerId: string; nodeId: string; kind: ContactKind; personId: string; since?: Date },
-): Promise<{ before: ServiceContact | undefined; after: ServiceContact }> {
-  return withTransaction(db, async (trx) => {
-    const before = await trx
-      .selectFrom('serviceContacts')
-      .selectAll()
-      .where('nodeId', '=', contact.nodeId)
-      .where('kind', '=', contact.kind)
-      .forUpdate()
-      .executeTakeFirst()
-    const since = contact.since ?? new Date()
-    const after = await trx
-      .insertInto('serviceContacts')
-      .values({ ...contact, since })
-      .onConflict((oc) => oc.columns(['nodeId', 'kind']).doUpdateSet({ personId: contact.personId, since }))
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    return { before, after }
-  })
 }

@@ -176,7 +176,7 @@ export interface ApiKeysTable {
 }
 
 // ---------------------------------------------------------------------------------------
-// Grants and service contacts
+// Grants
 
 export interface GrantsTable {
   id: Generated<string>
@@ -197,16 +197,8 @@ export interface GrantsTable {
   expiresAt: NullableTimestamp
 }
 
+/** OVH service contacts: grants of the catalog's admin-contact, tech-contact and billing-contact roles. */
 export type ContactKind = 'admin' | 'technical' | 'billing'
-
-/** OVH-style service contacts: exactly one person per (service, kind). */
-export interface ServiceContactsTable {
-  customerId: string
-  nodeId: string
-  kind: ContactKind
-  personId: string
-  since: CreatedAt
-}
 
 // ---------------------------------------------------------------------------------------
 // Workflows: each has an explicit state; final states are never left.
@@ -254,6 +246,8 @@ export interface ContactChangesTable {
   newContactApprovedAt: NullableTimestamp
   /** Who refused, when state is 'refused'. */
   refusedBy: string | null
+  /** Why it could not apply, when Zona refused it at the second approval (migration 0008). */
+  refusalReason: ColumnType<string | null, string | null | undefined, string | null>
   createdAt: CreatedAt
   expiresAt: Timestamp
   closedAt: NullableTimestamp
@@ -362,7 +356,7 @@ export interface AuditEventsTable {
   ip: string | null
 }
 
-/** One row; its version rises with every change to grants, people's status, the tree or contacts. */
+/** One row; its version rises with every change to grants, people's status or the tree. */
 export interface AccessVersionTable {
   id: ColumnType<true, never, never>
   version: number
@@ -380,7 +374,6 @@ export interface Database {
   sessions: SessionsTable
   apiKeys: ApiKeysTable
   grants: GrantsTable
-  serviceContacts: ServiceContactsTable
   invitations: InvitationsTable
   contactChanges: ContactChangesTable
   accountRequests: AccountRequestsTable
@@ -413,7 +406,6 @@ export type NewApiKey = Insertable<ApiKeysTable>
 export type Grant = Selectable<GrantsTable>
 export type NewGrant = Insertable<GrantsTable>
 export type GrantUpdate = Updateable<GrantsTable>
-export type ServiceContact = Selectable<ServiceContactsTable>
 export type Invitation = Selectable<InvitationsTable>
 export type NewInvitation = Insertable<InvitationsTable>
 export type InvitationUpdate = Updateable<InvitationsTable>

@@ -196,7 +196,7 @@ export async function transitionContactChange(
   id: string,
   from: ContactChangeState,
   to: ContactChangeState,
-  extra: { refusedBy?: string; at?: Date } = {},
+  extra: { refusedBy?: string; refusalReason?: string; at?: Date } = {},
 ): Promise<ContactChange | undefined> {
   const at = extra.at ?? new Date()
   return db
@@ -205,6 +205,7 @@ export async function transitionContactChange(
       state: to,
       closedAt: FINAL_CONTACT_CHANGE_STATES.includes(to) ? at : null,
       ...(extra.refusedBy ? { refusedBy: extra.refusedBy } : {}),
+      ...(extra.refusalReason ? { refusalReason: extra.refusalReason } : {}),
     })
     .where('id', '=', id)
     .where('state', '=', from)

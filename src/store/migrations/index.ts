@@ -6,6 +6,7 @@ import * as audit from './0004_audit.ts'
 import * as accessVersion from './0005_access_version.ts'
 import * as outboxCustomer from './0006_outbox_customer.ts'
 import * as secondFactor from './0007_second_factor.ts'
+import * as contactsAreGrants from './0008_contacts_are_grants.ts'
 
 /**
  * Every migration, by name, in order. Listed here rather than found on disk so that the
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005_access_version': accessVersion,
   '0006_outbox_customer': outboxCustomer,
   '0007_second_factor': secondFactor,
+  '0008_contacts_are_grants': contactsAreGrants,
 }
