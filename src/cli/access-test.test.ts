@@ -176,8 +176,8 @@ describe('zona catalog validate', () => {
       file: () =>
         broken(
           'missing-role',
-          '      [\n        customer-viewer,\n',
-          '      [\n        customer-viewer,\n        customer-auditor,\n',
+          '    may_grant:\n      - customer-viewer\n',
+          '    may_grant:\n      - customer-viewer\n      - customer-auditor\n',
         ),
       marker: 'customer-auditor',
       field: 'roles[1].may_grant[1]',
@@ -201,11 +201,11 @@ describe('zona catalog validate', () => {
       file: () =>
         broken(
           'level',
-          '    may_grant:\n      [\n        account-admin,\n',
-          '    may_grant:\n      [\n        customer-accountant,\n        account-admin,\n',
+          '    may_grant:\n      - account-admin\n',
+          '    may_grant:\n      - customer-accountant\n      - account-admin\n',
         ),
       marker: 'customer-accountant',
-      context: '[\n        customer-accountant,',
+      context: 'may_grant:\n      - customer-accountant',
       field: 'roles[4].may_grant[0]',
       message:
         'account-admin (scope account) cannot grant customer-accountant, whose scope customer is above its own',
