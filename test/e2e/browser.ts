@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { readConfig } from '../../src/config.ts'
-import { seedDemo } from '../../src/demo/seed.ts'
+import { type DemoLogin, seedDemo } from '../../src/demo/seed.ts'
 import { type MailCatcher, startMailCatcher } from '../../src/mail/catcher.ts'
 import { type Running, startZona } from '../../src/server/start.ts'
 
@@ -38,6 +38,8 @@ export interface Portal {
   running: Running
   catcher: MailCatcher
   url: string
+  /** The demo's people: login, name, role. */
+  logins: DemoLogin[]
   close(): Promise<void>
 }
 
@@ -53,8 +55,9 @@ export async function startPortal(preset: string): Promise<Portal> {
   if (!read.ok) throw new Error(read.errors.join('\n'))
   const catcher = await startMailCatcher({ port: 0 })
   const running = await startZona(read.config, { logger: false, mailCatcher: catcher })
-  await seedDemo(running.zona)
+  const logins = await seedDemo(running.zona)
   return {
+    logins,
     running,
     catcher,
     url: running.url,

@@ -203,6 +203,45 @@ describe('o2-cz in Chromium', () => {
     await expect.poll(() => heading(page).textContent()).toBe('Accounts and services')
   })
 
+  it('the primary admin gives a role, changes it and revokes it, with the picker following the engine', async () => {
+    const page = await newPage({ lang: 'en' })
+    await signIn(page, 'jana')
+    await page.locator('.who').waitFor()
+    await page.goto(`/c/${CUSTOMER}/users`)
+    await page.locator('table.grants').waitFor()
+    await page.locator('summary.grant-summary').click()
+    const form = page.locator('.grant-form')
+    await form.getByLabel('Person').selectOption({ label: 'Hana Králová (hana)' })
+    await form.getByLabel('Scope').selectOption({ label: 'Centrála Praha (account)' })
+    const role = form.getByLabel('Role', { exact: true })
+    await expect.poll(() => role.locator('option').allTextContents()).toContain('Customer account viewer')
+    // A customer-level role does not go on an account: not offered, and explained.
+    expect(await role.locator('option').allTextContents()).not.toContain('Customer administrator')
+    await role.selectOption({ label: 'Customer account viewer' })
+    await form.getByRole('button', { name: 'Give the role' }).click()
+    await form.locator('.alert.success').waitFor()
+
+    const row = page
+      .locator('table.grants tbody tr', { hasText: 'Hana Králová' })
+      .filter({ hasText: 'Centrála Praha' })
+    await row.waitFor()
+    expect(await row.textContent()).toContain('Customer account viewer')
+    expect(await row.textContent()).toContain('Jana Nováková')
+
+    await row.getByRole('button', { name: 'Change' }).click()
+    const picker = row.getByLabel('Role', { exact: true })
+    await expect
+      .poll(() => picker.locator('option').allTextContents())
+      .toContain('Customer account accountant')
+    await picker.selectOption({ label: 'Customer account accountant' })
+    await row.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toContain('Customer account accountant')
+
+    await row.getByRole('button', { name: 'Revoke' }).click()
+    await row.getByRole('button', { name: 'Yes, revoke' }).click()
+    await expect.poll(() => row.count()).toBe(0)
+  })
+
   it('takes screenshots of every screen in every language', async () => {
     await enableSecondFactor(await newPage(), 'marie')
     const admin = await newPage()
