@@ -8,7 +8,9 @@ describe('the error catalog', () => {
 
   it('documents every code with its status and title in docs/errors.md', () => {
     for (const [code, e] of Object.entries(ERRORS)) {
-      expect(doc, `docs/errors.md lacks ${code}`).toContain(`| \`${code}\` | ${STATUS[code as ErrorCode]} | ${e.title} |`)
+      expect(doc, `docs/errors.md lacks ${code}`).toContain(
+        `| \`${code}\` | ${STATUS[code as ErrorCode]} | ${e.title} |`,
+      )
     }
   })
 

@@ -37,7 +37,7 @@ export async function resolvePrincipal(zona: Zona, request: FastifyRequest): Pro
   const token = request.cookies?.[SESSION_COOKIE]
   if (!token) return null
   const session = await findSession(zona.store.db, hashToken(token), zona.clock())
-  if (!session || session.personStatus !== 'active') return null
+  if (session?.personStatus !== 'active') return null
   return {
     kind: 'person',
     personId: session.personId,
