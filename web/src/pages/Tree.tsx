@@ -183,7 +183,12 @@ function SearchList({ customer, q }: { customer: string; q: string }) {
   })
   if (search.isError && !search.data) return <ErrorBox error={search.error} retry={() => search.refetch()} />
   const items = search.data?.pages.flatMap((p) => p.items) ?? []
-  const rows: Row[] = items.map((item) => ({ type: 'node', item, depth: 0 }))
+  // Results are a flat list: an account found here does not open in place.
+  const rows: Row[] = items.map((item) => ({
+    type: 'node',
+    item: { ...item, has_children: false },
+    depth: 0,
+  }))
   if (search.isPending || search.hasNextPage)
     rows.push({ type: 'more', key: 'search', depth: 0, loading: search.isFetching, error: search.error })
   return (
