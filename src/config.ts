@@ -30,6 +30,7 @@ const Env = z.object({
   ZONA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ZONA_MAIL_FROM: z.string().default('Zona <zona@localhost>'),
   ZONA_INVITATION_DAYS: z.coerce.number({ message: 'a number of days' }).int().min(1).max(90).default(7),
+  ZONA_CONTACT_CHANGE_DAYS: z.coerce.number({ message: 'a number of days' }).int().min(1).max(90).default(7),
   ZONA_SESSION_HOURS: z.coerce
     .number()
     .int()
@@ -52,6 +53,7 @@ export const ENV_HELP = `Environment:
   ZONA_LOG_LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
   ZONA_MAIL_FROM        sender of Zona's e-mail
   ZONA_INVITATION_DAYS  how long an invitation link works (default 7)
+  ZONA_CONTACT_CHANGE_DAYS  how long a contact change waits for both approvals (default 7)
   ZONA_SESSION_HOURS    how long a login session lasts (default 12)`
 
 export type Config = z.infer<typeof Env> & { publicUrl: string; production: boolean }
