@@ -174,11 +174,13 @@ export const operatorPeopleRoutes: FastifyPluginAsyncTypebox = async (app) => {
             : 'Switch any login off, also a primary admin’s or legal representative’s; every session ends at once (operator staff)',
           security: [{ apiKey: [] }],
           params: Type.Object({ id: Id }),
-          body: Type.Optional(
-            Type.Object(
-              { customer: Type.Optional(Id) },
-              { additionalProperties: false, description: 'the customer the audit event is filed under' },
-            ),
+          body: Type.Object(
+            { customer: Type.Optional(Id) },
+            {
+              additionalProperties: false,
+              description:
+                'customer: the customer the audit event is filed under (optional); send {} without',
+            },
           ),
           response: { 200: StatusResult, ...problems(400, 401, 404) },
         },
@@ -188,7 +190,7 @@ export const operatorPeopleRoutes: FastifyPluginAsyncTypebox = async (app) => {
           await operatorSetLoginStatus(zona, commandActor(request), {
             person: request.params.id,
             active,
-            customer: request.body?.customer ?? null,
+            customer: request.body.customer ?? null,
           }),
         ),
     )
