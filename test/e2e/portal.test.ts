@@ -10,6 +10,12 @@ import { totpCode } from '../../src/auth/totp.ts'
 import { DEMO_PASSWORD } from '../../src/demo/presets.ts'
 import { launchBrowser, type Portal, shoot, startPortal, writeScreenshotIndex } from './browser.ts'
 
+/** What the callbacks run in the page use of it (the suite compiles without the DOM library). */
+interface InPage {
+  localStorage: { setItem(key: string, value: string): void }
+  document: { activeElement: { getAttribute(name: string): string | null } | null }
+}
+
 const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
 const CUSTOMER = 'stavby-novak'
 const SERVICE = 'novak-centrala-mobile-001'
@@ -38,7 +44,10 @@ async function newPage(options: { lang?: string; phone?: boolean } = {}): Promis
   contexts.push(context)
   if (options.lang) {
     const lang = options.lang
-    await context.addInitScript((l) => window.localStorage.setItem('zona.lang', l), lang)
+    await context.addInitScript(
+      (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
+      lang,
+    )
   }
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
@@ -193,7 +202,9 @@ describe('o2-cz in Chromium', () => {
     const code = page.locator('input[name="body.totp"]')
     await code.waitFor()
     await expect
-      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('name')))
+      .poll(() =>
+        page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.getAttribute('name')),
+      )
       .toBe('body.totp')
     await code.fill('000000')
     await page.getByRole('button', { name: 'Verify and sign in' }).click()
@@ -257,7 +268,10 @@ describe('o2-cz in Chromium', () => {
 
     for (const lang of LANGUAGES) {
       for (const page of [admin, user]) {
-        await page.evaluate((l) => window.localStorage.setItem('zona.lang', l), lang)
+        await page.evaluate(
+          (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
+          lang,
+        )
       }
       const go = async (page: Page, path: string, ready: string) => {
         await page.goto(path)
