@@ -4,8 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { hashToken } from '../auth/tokens.ts'
 import { loadPreset } from '../catalog/load.ts'
-import type { Zona } from '../commands/context.ts'
+import { audit, type Zona } from '../commands/context.ts'
 import type { Config } from '../config.ts'
 import { buildApp } from '../http/app.ts'
 import { devMailRoutes } from '../http/routes/dev-mail.ts'
@@ -13,6 +14,7 @@ import type { MailCatcher } from '../mail/catcher.ts'
 import { type MailDispatcher, startMailDispatcher } from '../mail/dispatcher.ts'
 import { createTransport } from '../mail/transport.ts'
 import { subscribeAccessChanges } from '../store/changes.ts'
+import { withTransaction } from '../store/common.ts'
 import { openDatabase, type Store } from '../store/db.ts'
 import { migrateToLatest } from '../store/migrate.ts'
 import { AccessModel } from './access-model.ts'
@@ -59,12 +61,36 @@ export async function createZona(config: Config, options: StartOptions = {}): Pr
   return { config, store, catalog, access, clock, log }
 }
 
+/**
+ * ZONA_OPERATOR_KEY: the first operator key of a fresh deployment, so the back office can be used
+ * before any key was created through it. Stored hashed like every key; idempotent.
+ */
+async function ensureOperatorKey(zona: Zona, key: string): Promise<void> {
+  const hash = hashToken(key)
+  const db = zona.store.db
+  const existing = await db.selectFrom('apiKeys').select('id').where('keyHash', '=', hash).executeTakeFirst()
+  if (existing) return
+  await withTransaction(db, async (trx) => {
+    const row = await trx
+      .insertInto('apiKeys')
+      .values({ keyHash: hash, name: 'ZONA_OPERATOR_KEY', scope: 'operator' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await audit(
+      trx,
+      { id: 'system' },
+      { action: 'api_key.created', subject: row.id, after: { name: 'ZONA_OPERATOR_KEY', scope: 'operator' } },
+    )
+  })
+}
+
 export async function startZona(config: Config, options: StartOptions = {}): Promise<Running> {
   if (options.mailCatcher && config.production)
     throw new Error(
       'a mail catcher (and its /dev/mail pages) is for demos and tests, not NODE_ENV=production',
     )
   const zona = await createZona(config, options)
+  if (config.ZONA_OPERATOR_KEY) await ensureOperatorKey(zona, config.ZONA_OPERATOR_KEY)
   const app = await buildApp(zona, { logger: options.logger ?? true })
   if (options.mailCatcher) await app.register(devMailRoutes(options.mailCatcher))
   // Another process's writes arrive as notifications; requests also check the version (I6).
