@@ -122,14 +122,14 @@ describe('o2-cz in Chromium', () => {
     await page.locator('table.grants').waitFor()
     expect(await page.locator('table.grants').textContent()).toContain('Petr Dvořák')
     // The role picker offers what the engine allows and explains the rest.
-    await page.locator('summary.grant-summary').click()
-    const roleSelect = page.getByLabel('Role', { exact: true })
+    await page.locator('.give-form > summary').click()
+    const roleSelect = page.locator('.give-form').getByLabel('Role', { exact: true })
     await roleSelect.waitFor()
     const offered = await roleSelect.locator('option').allTextContents()
     expect(offered).toContain('Správce zákazníka')
     expect(offered).not.toContain('Primární správce zákazníka')
-    await page.locator('details.unavailable summary').click()
-    const refused = await page.locator('details.unavailable').textContent()
+    await page.locator('.give-form details.unavailable summary').click()
+    const refused = await page.locator('.give-form details.unavailable').textContent()
     expect(refused).toContain('Primární správce zákazníka')
     expect(refused).toContain('Tuto roli jmenují jen pracovníci operátora.')
   })
@@ -220,8 +220,8 @@ describe('o2-cz in Chromium', () => {
     await page.locator('.who').waitFor()
     await page.goto(`/c/${CUSTOMER}/users`)
     await page.locator('table.grants').waitFor()
-    await page.locator('summary.grant-summary').click()
-    const form = page.locator('.grant-form')
+    await page.locator('.give-form > summary').click()
+    const form = page.locator('.give-form')
     await form.getByLabel('Person').selectOption({ label: 'Hana Králová (hana)' })
     await form.getByLabel('Scope').selectOption({ label: 'Centrála Praha (account)' })
     const role = form.getByLabel('Role', { exact: true })
@@ -253,8 +253,56 @@ describe('o2-cz in Chromium', () => {
     await expect.poll(() => row.count()).toBe(0)
   })
 
+  it('an invited colleague accepts from the e-mail, sees invoices, and no longer does once reduced to a viewer', async () => {
+    const admin = await newPage({ lang: 'en' })
+    await signIn(admin, 'jana')
+    await admin.locator('.who').waitFor()
+    await admin.goto(`/c/${CUSTOMER}/users`)
+    await admin.locator('table.grants').waitFor()
+    await admin.locator('.invite-form > summary').click()
+    const form = admin.locator('.invite-form')
+    await form.getByLabel('E-mail', { exact: true }).fill('klara.mala@stavby-novak.cz')
+    await form.getByLabel('Login name (optional)').fill('klara')
+    await form.getByLabel('Name', { exact: true }).fill('Klára Malá')
+    const role = form.getByLabel('Role', { exact: true })
+    await expect.poll(() => role.locator('option').allTextContents()).toContain('Customer accountant')
+    await role.selectOption({ label: 'Customer accountant' })
+    await form.getByRole('button', { name: 'Send the invitation' }).click()
+    await form.locator('.alert.success').waitFor()
+    await expect
+      .poll(() => admin.locator('table.invitations').textContent())
+      .toContain('klara.mala@stavby-novak.cz')
+
+    const mail = await portal.catcher.waitFor((m) => m.to.includes('klara.mala@'), 10_000)
+    const token = /invitation\?token=([^\s"&<]+)/.exec(mail.text)?.[1]
+    expect(token).toBeTruthy()
+    const colleague = await newPage({ lang: 'en' })
+    await colleague.goto(`/invitation?token=${token}`)
+    await expect.poll(() => colleague.locator('main').textContent()).toContain('Jana Nováková invites you')
+    expect(await colleague.locator('main').textContent()).toContain('Customer accountant')
+    await colleague.locator('input[name="body.password"]').fill('klara-password-2026')
+    await colleague.locator('input[name="confirm"]').fill('klara-password-2026')
+    await colleague.getByRole('button', { name: 'Accept' }).click()
+    await colleague.locator('.who').waitFor()
+    expect(await colleague.locator('.who').textContent()).toContain('Klára Malá')
+    await colleague.locator('nav').getByRole('link', { name: 'Invoices', exact: true }).click()
+    await colleague.locator('table.invoices tbody tr').first().waitFor()
+
+    // Reduced to a viewer: on the next request the invoices are gone from the menu and the API.
+    await admin.reload()
+    const row = admin.locator('table.grants tbody tr', { hasText: 'Klára Malá' })
+    await row.getByRole('button', { name: 'Change' }).click()
+    await row.getByLabel('Role', { exact: true }).selectOption({ label: 'Customer viewer' })
+    await row.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toContain('Customer viewer')
+    await colleague.goto(`/c/${CUSTOMER}/tree`)
+    await colleague.locator('.row').first().waitFor()
+    expect(await colleague.locator('nav').textContent()).not.toContain('Invoices')
+  })
+
   it('takes screenshots of every screen in every language', async () => {
     await enableSecondFactor(await newPage(), 'marie')
+    const invitationToken = await inviteByApi(await newPage(), 'jana', 'novy.kolega@stavby-novak.cz')
     const admin = await newPage()
     await signIn(admin, 'jana')
     await admin.locator('.who').waitFor()
@@ -295,10 +343,10 @@ describe('o2-cz in Chromium', () => {
       await go(admin, `/c/${CUSTOMER}/statements?node=${SERVICE}&on=services`, 'details.card')
       await admin.locator('details.card summary').first().click()
       await shoot(admin, lang, 'statements')
-      await go(admin, `/c/${CUSTOMER}/users`, 'table.grants')
-      await admin.locator('summary.grant-summary').click()
-      await admin.locator('.grant-form select').first().selectOption({ index: 3 })
-      await admin.locator('.grant-form details.unavailable summary').click()
+      await go(admin, `/c/${CUSTOMER}/users`, 'table.invitations')
+      await admin.locator('.give-form > summary').click()
+      await admin.locator('.give-form select').first().selectOption({ index: 3 })
+      await admin.locator('.give-form details.unavailable summary').click()
       await shoot(admin, lang, 'users', true)
       await go(admin, '/profile', '.facts')
       await shoot(admin, lang, 'profile', true)
@@ -313,6 +361,9 @@ describe('o2-cz in Chromium', () => {
       await visitor.goto('/forgot-password')
       await visitor.locator('input[name="body.login_or_email"]').waitFor()
       await shoot(visitor, lang, 'forgot-password')
+      await visitor.goto(`/invitation?token=${invitationToken}`)
+      await visitor.locator('input[name="body.password"]').waitFor()
+      await shoot(visitor, lang, 'invitation')
       await visitor.goto('/reset-password?token=from-the-e-mail')
       await visitor.locator('input[name="body.new_password"]').waitFor()
       await shoot(visitor, lang, 'reset-password')
@@ -346,4 +397,24 @@ async function enableSecondFactor(page: Page, login: string): Promise<string> {
   })
   expect(enabled.status()).toBe(204)
   return secret
+}
+
+/** A pending invitation made through the API as `login` would in the Users screen; returns the link's token. */
+async function inviteByApi(page: Page, login: string, email: string): Promise<string> {
+  const api = page.context().request
+  const headers = {
+    'x-csrf-token': ((await (await api.get('/api/v1/auth/csrf')).json()) as { token: string }).token,
+  }
+  expect(
+    (await api.post('/api/v1/auth/login', { headers, data: { login, password: DEMO_PASSWORD } })).status(),
+  ).toBe(200)
+  const invited = await api.post(`/api/v1/customers/${CUSTOMER}/invitations`, {
+    headers,
+    data: { email, display_name: 'Nový Kolega', grants: [{ role: 'customer-viewer', scope: CUSTOMER }] },
+  })
+  expect(invited.status()).toBe(201)
+  const mail = await portal.catcher.waitFor((m) => m.to.includes(email), 10_000)
+  const token = /invitation\?token=([^\s"&<]+)/.exec(mail.text)?.[1]
+  if (!token) throw new Error('no invitation link in the e-mail')
+  return token
 }

@@ -9,6 +9,7 @@ import { api, call, problemOf } from './api/client'
 import { ErrorBox, Loading } from './components/ui'
 import { I18nProvider, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language, useI18n } from './i18n'
 import { InvoicesScreen, StatementsScreen } from './pages/Billing'
+import { AcceptInvitation } from './pages/Invitation'
 import { ForgotPassword, ResetPassword } from './pages/Password'
 import { Profile } from './pages/Profile'
 import { ServiceScreen } from './pages/Service'
@@ -46,7 +47,7 @@ export function App() {
   )
 }
 
-const PUBLIC = ['/forgot-password', '/reset-password']
+const PUBLIC = ['/forgot-password', '/reset-password', '/invitation']
 
 function Shell({ portal }: { portal: PortalInfo }) {
   const { path } = useLocation()
@@ -54,7 +55,13 @@ function Shell({ portal }: { portal: PortalInfo }) {
   if (PUBLIC.includes(path))
     return (
       <PublicLayout portal={portal}>
-        {path === '/forgot-password' ? <ForgotPassword /> : <ResetPassword />}
+        {path === '/forgot-password' ? (
+          <ForgotPassword />
+        ) : path === '/invitation' ? (
+          <AcceptInvitation portal={portal} />
+        ) : (
+          <ResetPassword />
+        )}
       </PublicLayout>
     )
   if (me.isPending) return <Loading />

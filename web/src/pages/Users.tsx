@@ -6,7 +6,7 @@
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useId, useState } from 'react'
 import { api, call } from '../api/client'
-import { ErrorBox, FormError, Loading, PageTitle, Reason, Select } from '../components/ui'
+import { ErrorBox, Field, FormError, Loading, PageTitle, Reason, Select } from '../components/ui'
 import { type MessageKey, useI18n } from '../i18n'
 import { type GrantItem, type Me, type PortalInfo, rootsWith, type TreeItem } from '../session'
 
@@ -55,7 +55,11 @@ export function UsersScreen({
     <>
       <PageTitle sub={t('users.intro')}>{t('users.title')}</PageTitle>
       {managed.length > 0 ? (
-        <GrantForm customer={customer} portal={portal} scopes={managed} people={[...people.values()]} />
+        <>
+          <InviteForm customer={customer} portal={portal} scopes={managed} />
+          <GrantForm customer={customer} portal={portal} scopes={managed} people={[...people.values()]} />
+          <PendingInvitations customer={customer} portal={portal} />
+        </>
       ) : null}
       <section aria-labelledby="grants-h">
         <h2 id="grants-h">{t('users.grants')}</h2>
@@ -303,6 +307,26 @@ function OptionBoxes({
   )
 }
 
+/** My scopes with users.manage and the accounts right under them, so a grant can be narrower than my own. */
+function useScopeChoices(customer: string, scopes: TreeItem[]): TreeItem[] {
+  const children = useQuery({
+    queryKey: ['scope-children', customer, scopes.map((s) => s.id).join(',')],
+    queryFn: async () => {
+      const out: TreeItem[] = []
+      for (const s of scopes.filter((x) => x.kind !== 'service').slice(0, 5)) {
+        const page = await call(() =>
+          api.GET('/api/v1/customers/{customer}/tree', {
+            params: { path: { customer }, query: { parent: s.id, limit: 200 } },
+          }),
+        )
+        out.push(...page.items.filter((i) => i.kind === 'account'))
+      }
+      return out
+    },
+  })
+  return [...scopes, ...(children.data ?? [])]
+}
+
 function GrantForm({
   customer,
   portal,
@@ -323,23 +347,7 @@ function GrantForm({
   const [error, setError] = useState<unknown>(null)
   const [done, setDone] = useState(false)
   const [busy, setBusy] = useState(false)
-  // The accounts right under my scopes, so a grant can be narrower than my own.
-  const children = useQuery({
-    queryKey: ['scope-children', customer, scopes.map((s) => s.id).join(',')],
-    queryFn: async () => {
-      const out: TreeItem[] = []
-      for (const s of scopes.filter((x) => x.kind !== 'service').slice(0, 5)) {
-        const page = await call(() =>
-          api.GET('/api/v1/customers/{customer}/tree', {
-            params: { path: { customer }, query: { parent: s.id, limit: 200 } },
-          }),
-        )
-        out.push(...page.items.filter((i) => i.kind === 'account'))
-      }
-      return out
-    },
-  })
-  const scopeChoices = [...scopes, ...(children.data ?? [])]
+  const scopeChoices = useScopeChoices(customer, scopes)
   const kind = scopeChoices.find((s) => s.id === scope)?.kind ?? null
   const roleOptions = useRoleOptions(customer, scope, person ? { person } : {})
   const submit = async (e: FormEvent) => {
@@ -361,7 +369,7 @@ function GrantForm({
     }
   }
   return (
-    <details className="card grant-form">
+    <details className="card grant-form give-form">
       <summary className="grant-summary">
         <h2>{t('users.grant')}</h2>
       </summary>
@@ -488,5 +496,225 @@ function ChangeGrant({
         </button>
       </div>
     </form>
+  )
+}
+
+function InviteForm({
+  customer,
+  portal,
+  scopes,
+}: {
+  customer: string
+  portal: PortalInfo
+  scopes: TreeItem[]
+}) {
+  const { t } = useI18n()
+  const queryClient = useQueryClient()
+  const [email, setEmail] = useState('')
+  const [login, setLogin] = useState('')
+  const [name, setName] = useState('')
+  const [scope, setScope] = useState(scopes[0]?.id ?? '')
+  const [role, setRole] = useState('')
+  const [options, setOptions] = useState<string[]>([])
+  const [error, setError] = useState<unknown>(null)
+  const [sent, setSent] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const scopeChoices = useScopeChoices(customer, scopes)
+  const kind = scopeChoices.find((s) => s.id === scope)?.kind ?? null
+  const roleOptions = useRoleOptions(customer, scope, {})
+  const nicHandles = portal.features.login_format === 'nic-handle'
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    setSent(null)
+    try {
+      await call(() =>
+        api.POST('/api/v1/customers/{customer}/invitations', {
+          params: { path: { customer } },
+          body: {
+            email,
+            ...(login && !nicHandles ? { login } : {}),
+            ...(name ? { display_name: name } : {}),
+            grants: [{ role, scope, options }],
+          },
+        }),
+      )
+      setSent(email)
+      setEmail('')
+      setLogin('')
+      setName('')
+      setRole('')
+      setOptions([])
+      await queryClient.invalidateQueries({ queryKey: ['invitations', customer] })
+    } catch (err) {
+      setError(err)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <details className="card grant-form invite-form">
+      <summary className="grant-summary">
+        <h2>{t('invite.title')}</h2>
+      </summary>
+      <form onSubmit={submit} noValidate>
+        <p className="hint">{t('invite.intro')}</p>
+        <FormError error={error} fields={['body.email', 'body.login', 'body.display_name']} />
+        {sent ? (
+          <div className="alert success" role="status">
+            {t('invite.sent', { email: sent })}
+          </div>
+        ) : null}
+        <div className="grid">
+          <Field
+            label={t('invite.email')}
+            name="body.email"
+            error={error}
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            autoComplete="off"
+            required
+          />
+          {nicHandles ? null : (
+            <Field
+              label={t('invite.login')}
+              name="body.login"
+              error={error}
+              value={login}
+              onChange={(e) => setLogin(e.target.value)}
+              autoComplete="off"
+              autoCapitalize="none"
+            />
+          )}
+          <Field
+            label={t('invite.name')}
+            name="body.display_name"
+            error={error}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            autoComplete="off"
+          />
+          <Select
+            label={t('users.scope')}
+            value={scope}
+            onChange={(e) => {
+              setScope(e.target.value)
+              setRole('')
+              setOptions([])
+            }}
+          >
+            {scopeChoices.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name} ({t(`kind.${s.kind}` as MessageKey)})
+              </option>
+            ))}
+          </Select>
+        </div>
+        {roleOptions.isError ? (
+          <ErrorBox error={roleOptions.error} />
+        ) : (
+          <RolePicker
+            portal={portal}
+            options={roleOptions.data?.items}
+            value={role}
+            onChange={(r) => {
+              setRole(r)
+              setOptions([])
+            }}
+            kind={kind}
+          />
+        )}
+        <OptionBoxes role={portal.roles.find((r) => r.id === role)} value={options} onChange={setOptions} />
+        <div className="actions">
+          <button type="submit" disabled={busy || !email || !role}>
+            {t('invite.submit')}
+          </button>
+        </div>
+      </form>
+    </details>
+  )
+}
+
+function PendingInvitations({ customer, portal }: { customer: string; portal: PortalInfo }) {
+  const { t, date } = useI18n()
+  const queryClient = useQueryClient()
+  const roles = useRoleText(portal)
+  const [error, setError] = useState<unknown>(null)
+  const invitations = useQuery({
+    queryKey: ['invitations', customer],
+    queryFn: () =>
+      call(() =>
+        api.GET('/api/v1/customers/{customer}/invitations', {
+          params: { path: { customer }, query: { limit: 100 } },
+        }),
+      ),
+  })
+  const act = async (id: string, what: 'resend' | 'cancel') => {
+    setError(null)
+    try {
+      if (what === 'resend')
+        await call(() => api.POST('/api/v1/invitations/{id}/resend', { params: { path: { id } } }))
+      else await call(() => api.DELETE('/api/v1/invitations/{id}', { params: { path: { id } } }))
+      await queryClient.invalidateQueries({ queryKey: ['invitations', customer] })
+    } catch (e) {
+      setError(e)
+    }
+  }
+  const items = invitations.data?.items ?? []
+  if (invitations.isError) return <ErrorBox error={invitations.error} />
+  if (items.length === 0) return null
+  return (
+    <section aria-labelledby="pending-h">
+      <h2 id="pending-h">{t('invite.pending')}</h2>
+      <FormError error={error} />
+      <div className="table-wrap">
+        <table className="invitations">
+          <thead>
+            <tr>
+              <th scope="col">{t('invite.email')}</th>
+              <th scope="col">{t('users.role')}</th>
+              <th scope="col">{t('users.grantedBy')}</th>
+              <th scope="col">{t('invite.validUntil')}</th>
+              <th scope="col">{t('users.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((i) => (
+              <tr key={i.id}>
+                <td>
+                  <strong>{i.display_name ?? i.email}</strong>
+                  <div className="muted small">
+                    {i.email}
+                    {i.login ? ` · ${i.login}` : ''}
+                  </div>
+                </td>
+                <td>
+                  {i.grants.map((g) => (
+                    <div key={`${g.role}@${g.scope.id}`}>
+                      {roles.name(g.role)} <span className="muted small">– {g.scope.name ?? g.scope.id}</span>
+                    </div>
+                  ))}
+                </td>
+                <td>{i.invited_by.display_name ?? i.invited_by.id}</td>
+                <td>
+                  {date(i.expires_at)}
+                  <div className="muted small">{t('invite.sentTimes', { count: i.send_count })}</div>
+                </td>
+                <td className="row-actions">
+                  <button type="button" className="secondary" onClick={() => act(i.id, 'resend')}>
+                    {t('invite.resend')}
+                  </button>
+                  <button type="button" className="danger-outline" onClick={() => act(i.id, 'cancel')}>
+                    {t('invite.cancel')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   )
 }
