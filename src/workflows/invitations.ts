@@ -17,6 +17,7 @@ import { assertPasswordPolicy } from '../auth/passwords.ts'
 import { hashToken, newToken } from '../auth/tokens.ts'
 import { type LoginResult, login } from '../commands/auth/login.ts'
 import { createPerson } from '../commands/auth/people.ts'
+import { refuseContactRole } from '../commands/contact-roles.ts'
 import { type Actor, audit, write, type Zona } from '../commands/context.ts'
 import { refusal } from '../commands/portal/grants.ts'
 import type { Decision } from '../domain/decision.ts'
@@ -349,6 +350,7 @@ export async function invite(
           field: `body.grants[${i}]`,
         })
       seen.add(key)
+      refuseContactRole(engine.catalog, g.role, `body.grants[${i}].role`)
       const options = normalOptions(g.options)
       const d = engine.canGrant(actor.id, {
         person: existing?.id ?? NEW_INVITEE,

@@ -5,6 +5,7 @@
  * interleaving of requests can let a person give or gain a permission they lack (I2). A grant whose
  * scope the actor cannot see at all is a 404, like a missing id.
  */
+
 import type { Decision } from '../../domain/decision.ts'
 import type { AccessEngine, GrantInput } from '../../domain/engine.ts'
 import type { NodeKind } from '../../domain/tree.ts'
@@ -14,6 +15,7 @@ import type { Executor } from '../../store/common.ts'
 import { deleteGrant, findGrant, insertGrant, updateGrant } from '../../store/grants.ts'
 import { findPerson } from '../../store/people.ts'
 import type { Grant } from '../../store/schema.ts'
+import { refuseContactRole } from '../contact-roles.ts'
 import { type Actor, audit, write, type Zona } from '../context.ts'
 
 const ANY_NODE: readonly NodeKind[] = ['customer', 'account', 'service']
@@ -99,6 +101,7 @@ function seeGrant(engine: AccessEngine, actor: string, id: string) {
 export async function grantRole(zona: Zona, actor: Actor, input: GrantRoleInput): Promise<Grant> {
   return write(zona, async (trx, engine) => {
     const scope = seeNode(engine, actor.id, input.scope, ANY_NODE, 'body.scope')
+    refuseContactRole(engine.catalog, input.role, 'body.role')
     if (!(await findPerson(trx, input.person)))
       throw new ZonaError('NOT_FOUND', 'there is no person with this id', { field: 'body.person' })
     const options = normalOptions(input.options ?? [])
@@ -156,6 +159,8 @@ export async function changeGrant(
     if (!before) throw noSuchGrant()
     if (change.scope !== undefined) seeNode(engine, actor.id, change.scope, ANY_NODE, 'body.scope')
     const role = change.role ?? g.role
+    refuseContactRole(engine.catalog, g.role, 'params.id')
+    refuseContactRole(engine.catalog, role, 'body.role')
     const scope = change.scope ?? g.scope
     const options = normalOptions(change.options ?? g.options)
     const expiresAt = change.expiresAt === undefined ? before.expiresAt : change.expiresAt
