@@ -97,7 +97,11 @@ export function AcceptInvitation({ portal }: { portal: PortalInfo }) {
   return (
     <>
       <PageTitle
-        sub={t('invite.from', { inviter: inv.inviter.display_name ?? '', customer: inv.customer.name })}
+        // A customer named 's.r.o.' would end the sentence twice.
+        sub={t('invite.from', {
+          inviter: inv.inviter.display_name ?? '',
+          customer: inv.customer.name,
+        }).replace(/\.\.$/, '.')}
       >
         {t('invite.acceptTitle')}
       </PageTitle>
