@@ -93,6 +93,41 @@ if (m) {
 results.push({ name: 'access test files', ok: access.status === 0, seconds: 0 })
 if (access.status !== 0 && !m) failed++
 
+// The browser suite needs Debian's Chromium: installed here when missing and we are root.
+function ensureChromium() {
+  if (existsSync('/usr/bin/chromium')) return true
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    process.stdout.write('\n── installing Debian chromium for the browser suite (apt-get install chromium)\n')
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env })
+    spawnSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env })
+  }
+  return existsSync('/usr/bin/chromium')
+}
+if (ensureChromium()) {
+  const e2eReport = join(mkdtempSync(join(tmpdir(), 'zona-e2e-')), 'e2e.json')
+  run('browser suite (Debian Chromium)', 'npx', [
+    'vitest',
+    'run',
+    '--config',
+    'test/e2e/vitest.config.ts',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${e2eReport}`,
+  ])
+  if (existsSync(e2eReport)) {
+    const r = JSON.parse(readFileSync(e2eReport, 'utf8'))
+    passed += r.numPassedTests
+    failed += r.numFailedTests
+  } else failed++
+} else {
+  process.stdout.write(
+    '\n── browser suite: /usr/bin/chromium is missing. Install Debian\'s chromium package (as root: apt-get install chromium) and run npm test again.\n',
+  )
+  results.push({ name: 'browser suite (chromium missing: apt-get install chromium)', ok: false, seconds: 0 })
+  failed++
+}
+
 process.stdout.write('\n── summary\n')
 for (const r of results)
   process.stdout.write(

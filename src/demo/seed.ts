@@ -129,7 +129,9 @@ export async function seedDemo(zona: Zona): Promise<DemoLogin[]> {
         statements.push({ id: `${s.id}-${period}`, customerId: demo.id, nodeId: s.id, period, lines })
       }
     }
-    for (const s of services.slice(0, 60)) {
+    // Usage for the first lines, and for every housing contract (its per-IP traffic is the point).
+    const withUsage = [...services.slice(0, 60), ...services.slice(60).filter((s) => s.serviceType === 'housing')]
+    for (const s of withUsage) {
       for (let d = 30; d >= 1; d--) {
         const date = day(new Date(today.getTime() - d * 86400_000))
         if (s.serviceType === 'housing') {

@@ -17,6 +17,7 @@ import { sendProblem } from './problem.ts'
 import { decisionRoutes } from './routes/decisions.ts'
 import { healthRoutes } from './routes/health.ts'
 import { ProblemSchema } from './schemas.ts'
+import { refuseUnstorableText } from './storable-text.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,6 +39,8 @@ export async function buildApp(zona: Zona, options: AppOptions = {}): Promise<Fa
     trustProxy: zona.config.production,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     genReqId: () => crypto.randomUUID(),
+    // Bad URLs and over-long path parameters are answered by the router: as problem+json too.
+    frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('zona', zona)
@@ -54,6 +57,8 @@ export async function buildApp(zona: Zona, options: AppOptions = {}): Promise<Fa
         imgSrc: ["'self'", 'data:'],
         frameAncestors: ["'none'"],
         formAction: ["'self'"],
+        // Only behind TLS: on plain http (demo, an internal address) it would break every asset.
+        upgradeInsecureRequests: zona.config.publicUrl.startsWith('https:') ? [] : null,
       },
     },
     // HSTS only where Zona is reached over TLS; on plain http it would lock browsers out.
@@ -97,6 +102,7 @@ export async function buildApp(zona: Zona, options: AppOptions = {}): Promise<Fa
   app.addHook('onRequest', async (request) => {
     request.principal = await resolvePrincipal(zona, request)
   })
+  app.addHook('preValidation', refuseUnstorableText)
   app.addHook('onResponse', async (request, reply) => {
     app.metrics.requests.observe(
       {
