@@ -60,6 +60,7 @@ const dbNote = pgUrl
   : 'no PostgreSQL reachable: database suites ran on PGlite ALONE (set ZONA_TEST_PG_URL or start PostgreSQL to run both)'
 
 run('type check', 'npx', ['tsc', '--noEmit'])
+run('type check (web app)', 'npx', ['tsc', '--noEmit', '-p', 'web'])
 run('lint and format', 'npx', ['biome', 'check', '.'])
 
 const report = join(mkdtempSync(join(tmpdir(), 'zona-test-')), 'vitest.json')
