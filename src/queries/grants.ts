@@ -11,7 +11,14 @@ import type { Executor } from '../store/common.ts'
 import { findPeople } from '../store/people.ts'
 import type { PersonStatus } from '../store/schema.ts'
 import { decodeCursor, encodeCursor, type PageOf, pageOfArray } from './paging.ts'
-import { explanationWithin, refusalCode, requireAllowed, seeCustomer, seeNode } from './visibility.ts'
+import {
+  explanationWithin,
+  personOfOtherCustomers,
+  refusalCode,
+  requireAllowed,
+  seeCustomer,
+  seeNode,
+} from './visibility.ts'
 
 export const MANAGE = 'users.manage'
 
@@ -182,7 +189,7 @@ export async function personAccess(
   seeCustomer(engine, reviewer, input.customer, 'query.customer')
   const self = input.person === reviewer
   const person = (await peopleById(db, [input.person]))(input.person)
-  if (person.login === null)
+  if (person.login === null || (!self && personOfOtherCustomers(engine, input.person, input.customer)))
     throw new ZonaError('NOT_FOUND', 'there is no person with this id', { field: 'params.id' })
   let node: PersonAccess['node'] = null
   if (input.node !== undefined) {

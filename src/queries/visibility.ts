@@ -39,6 +39,18 @@ export function seeCustomer(engine: AccessEngine, person: string, customer: stri
 }
 
 /**
+ * Whether a person belongs to other customers only: they hold grants, none of them at this
+ * customer. Such an id is answered like a missing one (no existence leak across customers); a
+ * person holding nothing anywhere yet belongs to no customer and may be given a first grant.
+ */
+export function personOfOtherCustomers(engine: AccessEngine, person: string, customer: string): boolean {
+  const tree = engine.tree
+  const c = tree.indexOf(customer)
+  const grants = engine.grantsOf(person)
+  return grants.length > 0 && !grants.some((g) => tree.customerAt(tree.indexOf(g.scope)) === c)
+}
+
+/**
  * The top-most nodes of a customer the person sees: the scopes of their grants that give anything,
  * minus those inside another such scope, in tree order. Nothing outside these subtrees is visible (I1).
  */

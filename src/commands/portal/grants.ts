@@ -10,7 +10,7 @@ import type { Decision } from '../../domain/decision.ts'
 import type { AccessEngine, GrantInput } from '../../domain/engine.ts'
 import type { NodeKind } from '../../domain/tree.ts'
 import { ZonaError } from '../../errors.ts'
-import { seeNode } from '../../queries/visibility.ts'
+import { personOfOtherCustomers, seeNode } from '../../queries/visibility.ts'
 import type { Executor } from '../../store/common.ts'
 import { deleteGrant, findGrant, insertGrant, updateGrant } from '../../store/grants.ts'
 import { findPerson } from '../../store/people.ts'
@@ -102,7 +102,10 @@ export async function grantRole(zona: Zona, actor: Actor, input: GrantRoleInput)
   return write(zona, async (trx, engine) => {
     const scope = seeNode(engine, actor.id, input.scope, ANY_NODE, 'body.scope')
     refuseContactRole(engine.catalog, input.role, 'body.role')
-    if (!(await findPerson(trx, input.person)))
+    if (
+      !(await findPerson(trx, input.person)) ||
+      personOfOtherCustomers(engine, input.person, scope.customer)
+    )
       throw new ZonaError('NOT_FOUND', 'there is no person with this id', { field: 'body.person' })
     const options = normalOptions(input.options ?? [])
     const d = engine.canGrant(actor.id, {
