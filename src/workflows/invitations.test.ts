@@ -35,7 +35,7 @@ async function rejection(p: Promise<unknown>): Promise<ZonaError> {
   return e
 }
 
-describeEachBackend('invitation commands (ovh)', (backend) => {
+describeEachBackend('invitation commands (nos-pt)', (backend) => {
   let z: TestZona
   const id: Record<string, string> = {}
 
@@ -43,7 +43,7 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
     const p = await withTransaction(z.store.db, (trx) =>
       createPerson(trx, z.zona, {
         displayName: key,
-        login,
+        login: login ?? key,
         email: `${key}@example.test`,
         password: PASSWORD,
       }),
@@ -55,15 +55,15 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
         personId: p.id,
         role,
         scopeNodeId: scope,
-        limited: role === 'owner',
+        limited: role === 'administrator',
         grantedBy: 'operator:test',
       })
   }
 
   beforeAll(async () => {
-    z = await startTestZona(backend, { preset: 'ovh', env: { ZONA_INVITATION_DAYS: '3' } })
+    z = await startTestZona(backend, { preset: 'nos-pt', env: { ZONA_INVITATION_DAYS: '3' } })
     const db = z.store.db
-    await insertCustomer(db, { id: 'ovh-co', name: 'Hébergeur SARL', preset: 'ovh' })
+    await insertCustomer(db, { id: 'ovh-co', name: 'Construções Lda.', preset: 'nos-pt' })
     await insertNodes(db, [
       { id: 'ovh-acc', customerId: 'ovh-co', parentId: 'ovh-co', kind: 'account', name: 'Main' },
       {
@@ -83,13 +83,13 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
         serviceType: 'dedicated',
       },
     ])
-    await person('owner', null, [['owner', 'ovh-co']])
+    await person('owner', null, [['administrator', 'ovh-co']])
     await person('kim', null, [])
     await z.zona.access.refresh()
   })
   afterAll(() => z.close())
 
-  it('gives a new invitee a NIC handle as login, whatever login the inviter typed, and expires after ZONA_INVITATION_DAYS', async () => {
+  it('creates a new invitee with the login the inviter chose, and the link expires after ZONA_INVITATION_DAYS', async () => {
     const { invitation, mailId } = await invite(
       z.zona,
       { id: id.owner as string },
@@ -97,10 +97,9 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
         customer: 'ovh-co',
         login: 'chosen-by-inviter',
         email: 'tech@example.test',
-        grants: [{ role: 'tech-contact', scope: 'srv-1' }],
+        grants: [{ role: 'user', scope: 'srv-1' }],
       },
     )
-    expect(invitation.login).toBeNull()
     expect(Math.round((new Date(invitation.expires_at).getTime() - Date.now()) / 86_400_000)).toBe(3)
     const mail = await z.store.db
       .selectFrom('outbox')
@@ -115,10 +114,10 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
     const token = await tokenFor(z, 'tech@example.test')
     const result = await acceptInvitation(z.zona, { token, password: 'a fine new password' })
     expect(result.created).toBe(true)
-    expect(result.person.login).toMatch(/^[A-Z]{2}[0-9]{5}-OVH$/)
-    expect(result.given).toMatchObject([{ role: 'tech-contact', scopeNodeId: 'srv-1', grantedBy: id.owner }])
+    expect(result.person.login).toBe('chosen-by-inviter')
+    expect(result.given).toMatchObject([{ role: 'user', scopeNodeId: 'srv-1', grantedBy: id.owner }])
     expect(result.session?.token).toBeTruthy()
-    expect(z.zona.access.engine.check(result.person.id, 'technical.manage', 'srv-1')).toBe(true)
+    expect(z.zona.access.engine.check(result.person.id, 'service.settings.change', 'srv-1')).toBe(true)
   })
 
   it('lets exactly one of two simultaneous acceptances with an existing login through, and closes the loser’s session', async () => {
@@ -128,7 +127,7 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
       {
         customer: 'ovh-co',
         email: 'kim@example.test',
-        grants: [{ role: 'billing-contact', scope: 'srv-2' }],
+        grants: [{ role: 'user', scope: 'srv-2' }],
       },
     )
     const token = await tokenFor(z, 'kim@example.test')
@@ -160,7 +159,7 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
       .select('role')
       .where('personId', '=', id.kim as string)
       .execute()
-    expect(grants).toEqual([{ role: 'billing-contact' }])
+    expect(grants).toEqual([{ role: 'user' }])
   })
 
   it(`stops a link after ${MAX_TOKEN_ATTEMPTS} wrong passwords, counting them on the token`, async () => {
@@ -171,7 +170,7 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
       {
         customer: 'ovh-co',
         email: 'lena@example.test',
-        grants: [{ role: 'billing-contact', scope: 'srv-1' }],
+        grants: [{ role: 'user', scope: 'srv-1' }],
       },
     )
     const token = await tokenFor(z, 'lena@example.test')
@@ -191,5 +190,59 @@ describeEachBackend('invitation commands (ovh)', (backend) => {
     expect(
       await listAuditEvents(z.store.db, { action: 'invitation.accepted', actor: id.lena as string }),
     ).toEqual([])
+  })
+})
+
+describeEachBackend('invitation commands (ovh)', (backend) => {
+  let z: TestZona
+  let owner: string
+  beforeAll(async () => {
+    z = await startTestZona(backend, { preset: 'ovh' })
+    await insertCustomer(z.store.db, { id: 'ovh-co', name: 'Hébergeur SARL', preset: 'ovh' })
+    await insertNodes(z.store.db, [
+      { id: 'ovh-acc', customerId: 'ovh-co', parentId: 'ovh-co', kind: 'account', name: 'Main' },
+      {
+        id: 'srv-1',
+        customerId: 'ovh-co',
+        parentId: 'ovh-acc',
+        kind: 'service',
+        name: 'ns1.example',
+        serviceType: 'dedicated',
+      },
+    ])
+    const p = await withTransaction(z.store.db, (trx) =>
+      createPerson(trx, z.zona, { displayName: 'Owner', email: 'owner@example.test', password: PASSWORD }),
+    )
+    owner = p.id
+    expect(p.login).toMatch(/^[A-Z]{2}[0-9]{5}-OVH$/)
+    await insertGrant(z.store.db, {
+      customerId: 'ovh-co',
+      personId: owner,
+      role: 'owner',
+      scopeNodeId: 'ovh-co',
+      limited: true,
+      grantedBy: 'operator:test',
+    })
+    await z.zona.access.refresh()
+  })
+  afterAll(() => z.close())
+
+  it('refuses to make someone a service contact by invitation: contacts change through W5 only', async () => {
+    const e = await rejection(
+      invite(
+        z.zona,
+        { id: owner },
+        {
+          customer: 'ovh-co',
+          email: 'tech@example.test',
+          grants: [{ role: 'tech-contact', scope: 'srv-1' }],
+        },
+      ),
+    )
+    expect(e).toMatchObject({
+      code: 'FORBIDDEN',
+      details: { reason: 'CONTACT_CHANGE_REQUIRED', field: 'body.grants[0].role' },
+    })
+    expect(await z.store.db.selectFrom('invitations').selectAll().execute()).toEqual([])
   })
 })
