@@ -108,6 +108,13 @@ export function sendProblem(
   const z = classify(error)
   if (z.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error')
   const problem = problemOf(z, request)
+  // The router answers a bad URL before any hook has run, so helmet has set nothing: the basics here.
+  if (!reply.hasHeader('x-content-type-options'))
+    reply.headers({
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'referrer-policy': 'no-referrer',
+    })
   if (z.details.retryAfterSeconds) reply.header('retry-after', String(z.details.retryAfterSeconds))
   return reply.status(problem.status).type('application/problem+json').send(problem)
 }
