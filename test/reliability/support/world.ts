@@ -78,6 +78,8 @@ export interface Request {
   /** CSRF for cookie writes: the right token (default), none, or a wrong one. */
   csrf?: 'good' | 'none' | 'wrong'
   headers?: Record<string, string>
+  /** The client address; by default each request has its own. */
+  ip?: string
 }
 
 export class World {
@@ -132,7 +134,7 @@ export class World {
       method: r.method as 'GET',
       url: r.url,
       headers,
-      remoteAddress: this.nextIp(),
+      remoteAddress: r.ip ?? this.nextIp(),
       ...(payload !== undefined ? { payload } : {}),
     })
     return res as unknown as Sent
@@ -392,8 +394,12 @@ async function buildSide(
 }
 
 /** Builds the world on a fresh database of the backend. Close it with `world.z.close()`. */
-export async function buildWorld(backend: TestBackend, preset: string): Promise<World> {
-  const z = await startTestZona(backend, { preset })
+export async function buildWorld(
+  backend: TestBackend,
+  preset: string,
+  options: { clock?: () => Date; env?: Record<string, string> } = {},
+): Promise<World> {
+  const z = await startTestZona(backend, { preset, ...options })
   const catalog = z.zona.catalog
   const roles = {
     primary: roleFor(
