@@ -130,13 +130,22 @@ export function fieldsOf(schema: Schema, path: Path = [], anchor?: Path): Field[
   return out
 }
 
-/** The closed objects (additionalProperties: false) of a body: where an unknown field must be refused. */
-export function closedObjects(schema: Schema, path: Path = []): { path: Path; anchor: Path }[] {
-  const out: { path: Path; anchor: Path }[] = []
+/**
+ * The objects of a body that declare their properties, and whether they take others too
+ * (additionalProperties not false): where an unknown field must be refused.
+ */
+export function objectsOf(schema: Schema, path: Path = []): { path: Path; anchor: Path; open: boolean }[] {
+  const out: { path: Path; anchor: Path; open: boolean }[] = []
   for (const f of [{ path, schema, anchor: path }, ...fieldsOf(schema, path)]) {
-    const s = main(f.schema)
-    if (s.type === 'object' && s.additionalProperties === false)
-      out.push({ path: f.path, anchor: branches(f.schema).length > 1 ? f.path : f.anchor })
+    for (const s of branches(f.schema)) {
+      if (s.type !== 'object' || !s.properties || Object.keys(s.properties).length === 0) continue
+      out.push({
+        path: f.path,
+        anchor: branches(f.schema).length > 1 ? f.path : f.anchor,
+        open: s.additionalProperties !== false,
+      })
+      break
+    }
   }
   return out
 }
