@@ -123,7 +123,7 @@ if (ensureChromium()) {
   } else failed++
 } else {
   process.stdout.write(
-    '\n── browser suite: /usr/bin/chromium is missing. Install Debian\'s chromium package (as root: apt-get install chromium) and run npm test again.\n',
+    "\n── browser suite: /usr/bin/chromium is missing. Install Debian's chromium package (as root: apt-get install chromium) and run npm test again.\n",
   )
   results.push({ name: 'browser suite (chromium missing: apt-get install chromium)', ok: false, seconds: 0 })
   failed++

@@ -13,7 +13,13 @@ describeEachBackend('contact roles outside the contact-change workflow', (backen
     const logins = await seedDemo(z.zona)
     const id = async (role: string) => {
       const login = logins.find((l) => l.role === role)?.login as string
-      return (await z.store.db.selectFrom('people').select('id').where('login', '=', login).executeTakeFirstOrThrow()).id
+      return (
+        await z.store.db
+          .selectFrom('people')
+          .select('id')
+          .where('login', '=', login)
+          .executeTakeFirstOrThrow()
+      ).id
     }
     owner = await id('owner')
     tech = await id('tech-contact')
@@ -23,7 +29,10 @@ describeEachBackend('contact roles outside the contact-change workflow', (backen
   it('refuses to hand a contact role over by a plain grant, even to the owner', async () => {
     const service = z.zona.access.engine.grantsOf(tech)[0]?.scope as string
     const attempt = grantRole(z.zona, { id: owner }, { person: owner, role: 'tech-contact', scope: service })
-    await expect(attempt).rejects.toMatchObject({ code: 'FORBIDDEN', details: { reason: 'CONTACT_CHANGE_REQUIRED' } })
+    await expect(attempt).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      details: { reason: 'CONTACT_CHANGE_REQUIRED' },
+    })
     expect(z.zona.access.engine.findGrant(tech, 'tech-contact', service)).toBeDefined()
   })
 })

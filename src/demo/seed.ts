@@ -130,7 +130,10 @@ export async function seedDemo(zona: Zona): Promise<DemoLogin[]> {
       }
     }
     // Usage for the first lines, and for every housing contract (its per-IP traffic is the point).
-    const withUsage = [...services.slice(0, 60), ...services.slice(60).filter((s) => s.serviceType === 'housing')]
+    const withUsage = [
+      ...services.slice(0, 60),
+      ...services.slice(60).filter((s) => s.serviceType === 'housing'),
+    ]
     for (const s of withUsage) {
       for (let d = 30; d >= 1; d--) {
         const date = day(new Date(today.getTime() - d * 86400_000))
