@@ -336,8 +336,10 @@ function notes(): string[] {
     '  from /proc, in 10 ms ticks) is steadier and is what the ladder uses. Latency is measured by',
     "  autocannon's client from writing a request to reading the whole response, so it includes time the",
     "  response waits for the generator to read it. The fixed-rate run uses autocannon's overallRate, which lets",
-    "  each connection send its share of a second's requests as fast as it can and then wait for the next",
-    '  second: the load comes in bursts, and latency there is not corrected for coordinated omission.',
+    "  each connection send its share of a second's requests back to back and then wait for the next second:",
+    '  the load comes in bursts of as many requests as there are connections, so that run uses 4 connections',
+    '  (with 32 it would measure the queue of a 32-request burst every second). Its latency is not corrected',
+    '  for coordinated omission.',
     '',
   ]
 }

@@ -9,7 +9,8 @@
  *   npm run bench:http -- --quick      small customer, 2 s runs; writes nothing unless --write
  *   npm run bench:http -- --memory     PGlite in memory rather than in a data dir
  *
- * Options: --duration=S --warmup=S --reps=N --connections=N --seed=N --only=name,name (workloads),
+ * Options: --duration=S --warmup=S --reps=N --connections=N --rate-connections=N (of the fixed-rate run)
+ * --seed=N --only=name,name (workloads),
  * --no-profile (skip the profiled run), --profiles=DIR (keep the server's CPU profiles there),
  * --render (only rewrite http.md from http.json).
  * Writes bench/results/http.json (one section per database, the other kept) and http.md.
@@ -72,6 +73,13 @@ const VERIFY_PER_RUN = Math.ceil(1000 / REPS)
 const SAMPLE_EVERY = 7
 /** The fixed-rate run of /check asks for this share of the saturated /check throughput. */
 const FIXED_RATE_SHARE = 0.5
+/**
+ * Connections of the fixed-rate run. autocannon paces per connection and per second: each connection
+ * sends its share of a second's requests back to back, then waits for the next second. With few
+ * connections the server sees at most that many requests at once; with 32 it would see a burst of 32
+ * at the start of every second and the run would measure the queue of that burst.
+ */
+const RATE_CONNECTIONS = Number(option('rate-connections') ?? 4)
 
 const log = (s: string) => process.stderr.write(`${s}\n`)
 const RESULTS = new URL('./results/', import.meta.url)
@@ -390,7 +398,7 @@ async function cannon(
   const instance = autocannon(
     {
       url: w.url,
-      connections: w.overallRate ? Math.min(CONNECTIONS, w.overallRate) : CONNECTIONS,
+      connections: w.overallRate ? Math.min(RATE_CONNECTIONS, w.overallRate) : CONNECTIONS,
       duration: seconds,
       timeout: 30,
       ...(w.overallRate ? { overallRate: w.overallRate } : {}),
@@ -468,6 +476,7 @@ async function runWorkload(server: Child, w: Workload): Promise<WorkloadResult> 
     log(
       `  run ${r + 1}/${REPS}: ${run.throughput} req/s, p50 ${run.p50Us} µs, p95 ${run.p95Us} µs, p99 ${run.p99Us} µs, ` +
         `server CPU ${run.serverCpuUs} µs/req` +
+        (run.databaseCpuUs !== undefined ? `, PostgreSQL CPU ${run.databaseCpuUs} µs/req` : '') +
         (run.non2xx || run.errors ? `, non-2xx ${run.non2xx}, errors ${run.errors}` : ''),
     )
   }
@@ -490,7 +499,7 @@ async function runWorkload(server: Child, w: Workload): Promise<WorkloadResult> 
     name: w.name,
     title: w.title,
     method: `${w.method} ${w.route ?? w.request(0).path}`,
-    connections: w.overallRate ? Math.min(CONNECTIONS, w.overallRate) : CONNECTIONS,
+    connections: w.overallRate ? Math.min(RATE_CONNECTIONS, w.overallRate) : CONNECTIONS,
     ...(w.overallRate ? { overallRate: w.overallRate } : {}),
     runs,
     throughput: spread(runs.map((r) => r.throughput)),
@@ -714,7 +723,9 @@ try {
       const saturated = results.find((r) => r.name === 'check')
       if (!saturated) continue
       w.overallRate = Math.max(100, Math.round((saturated.throughput.median * FIXED_RATE_SHARE) / 100) * 100)
-      w.title = `POST /api/v1/check at a fixed ${w.overallRate} req/s (${FIXED_RATE_SHARE * 100} % of the saturated median)`
+      w.title =
+        `POST /api/v1/check at a fixed ${w.overallRate} req/s (${FIXED_RATE_SHARE * 100} % of the saturated median), ` +
+        `${RATE_CONNECTIONS} connections`
     }
     results.push(await runWorkload(server, w))
   }
