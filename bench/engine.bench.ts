@@ -743,7 +743,8 @@ const lines = [
       `${t.pass ? 'PASS' : 'MISS'}  ${t.name.padEnd(t1w)}  ${String(t.value).padStart(9)} ${t.unit.padEnd(2)}  (target ${t.target})`,
   ),
   '',
-  `${targets.filter((t) => t.pass).length}/${targets.length} targets met; run took ${totalS.toFixed(1)} s`,
+  `${targets.filter((t) => t.pass).length}/${targets.length} targets met; run took ${totalS.toFixed(1)} s; ` +
+    `load average ${loadAtStart[0]?.toFixed(2)} at the start, ${loadavg()[0]?.toFixed(2)} at the end (${machine.cores} cores)`,
 ]
 process.stdout.write(`${lines.join('\n')}\n`)
 
@@ -765,6 +766,14 @@ if (WRITE) {
       `(customer ${grantsByLevel[0]}, account ${grantsByLevel[1]}, service ${grantsByLevel[2]}). ` +
       'Reproduce with `npm run bench:engine`.',
     '',
+    ...((loadAtStart[0] as number) > 0.5 * machine.cores
+      ? [
+          `**Warning:** the machine was busy (load average ${machine.loadAverageAtStart.join(' / ')} at the start, ` +
+            `${machine.loadAverageAtEnd.join(' / ')} at the end, on ${machine.cores} cores): latency and build figures ` +
+            'are inflated by other processes. Re-run on a quiet machine before judging the targets.',
+          '',
+        ]
+      : []),
     '| Section | Measure | Result |',
     '| --- | --- | --- |',
     ...rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`),
