@@ -249,8 +249,8 @@ function rateNote(ws: WorkloadResult[]): string[] {
   const w = ws.find((x) => x.name === 'check@rate')
   if (!w?.overallRate || w.throughput.median >= 0.95 * w.overallRate) return []
   return [
-    `The fixed-rate run asked for ${w.overallRate} req/s and got ${w.throughput.median.toFixed(0)}: the machine was`,
-    'busier than during the saturated /check run, so that run was not below saturation after all.',
+    `The fixed-rate run asked for ${w.overallRate} req/s and got ${w.throughput.median.toFixed(0)} on ${w.connections} connections: the`,
+    'machine was busier than in its warm-up, so that run was not below saturation after all.',
   ]
 }
 
@@ -337,9 +337,9 @@ function notes(): string[] {
     "  autocannon's client from writing a request to reading the whole response, so it includes time the",
     "  response waits for the generator to read it. The fixed-rate run uses autocannon's overallRate, which lets",
     "  each connection send its share of a second's requests back to back and then wait for the next second:",
-    '  the load comes in bursts of as many requests as there are connections, so that run uses 4 connections',
-    '  (with 32 it would measure the queue of a 32-request burst every second). Its latency is not corrected',
-    '  for coordinated omission.',
+    '  the load comes in bursts of as many requests as there are connections, so that run uses as few',
+    '  connections as reach the rate in its warm-up (4, doubled while they fall short); with 32 it would measure',
+    '  the queue of a 32-request burst every second. Its latency is not corrected for coordinated omission.',
     '',
   ]
 }

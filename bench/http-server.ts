@@ -82,6 +82,8 @@ const send = (message: unknown) =>
   )
 
 async function main(): Promise<void> {
+  // Never outlive the benchmark (interrupted, or crashed before it could say stop).
+  process.on('disconnect', () => process.exit(1))
   const args = JSON.parse(process.env.ZONA_BENCH_SERVER ?? '{}') as ServerArgs
   const timings: Record<string, number> = {}
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {

@@ -9,11 +9,11 @@
  *   npm run bench:http -- --quick      small customer, 2 s runs; writes nothing unless --write
  *   npm run bench:http -- --memory     PGlite in memory rather than in a data dir
  *
- * Options: --duration=S --warmup=S --reps=N --connections=N --rate-connections=N (of the fixed-rate run)
- * --seed=N --only=name,name (workloads),
- * --no-profile (skip the profiled run), --profiles=DIR (keep the server's CPU profiles there),
- * --render (only rewrite http.md from http.json).
- * Writes bench/results/http.json (one section per database, the other kept) and http.md.
+ * Options: --duration=S --warmup=S --reps=N --connections=N --rate-connections=N (the fixed-rate
+ * run's) --seed=N; --only=name,name (some workloads; writes nothing unless --write); --no-profile (skip
+ * the profiled run); --profiles=DIR (keep the server's CPU profiles there); --render (only rewrite
+ * http.md from http.json). Writes bench/results/http.json (one section per database, the others
+ * kept) and http.md.
  *
  * Every workload: a warm-up, then REPS runs of a fixed duration at a fixed number of connections,
  * request bodies cycling through thousands of precomputed queries. Latency is taken from every
@@ -42,7 +42,7 @@ const argv = process.argv.slice(2)
 const flag = (name: string) => argv.includes(`--${name}`)
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const QUICK = flag('quick')
-const WRITE = !QUICK || flag('write')
+const WRITE = (!QUICK && !argv.some((a) => a.startsWith('--only='))) || flag('write')
 const PG_URL =
   option('pg') ??
   (flag('pg') ? (process.env.ZONA_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined)
@@ -74,10 +74,12 @@ const SAMPLE_EVERY = 7
 /** The fixed-rate run of /check asks for this share of the saturated /check throughput. */
 const FIXED_RATE_SHARE = 0.5
 /**
- * Connections of the fixed-rate run. autocannon paces per connection and per second: each connection
- * sends its share of a second's requests back to back, then waits for the next second. With few
- * connections the server sees at most that many requests at once; with 32 it would see a burst of 32
- * at the start of every second and the run would measure the queue of that burst.
+ * Connections the fixed-rate run starts with. autocannon paces per connection and per second: each
+ * connection sends its share of a second's requests back to back, then waits for the next second.
+ * With few connections the server sees at most that many requests at once; with 32 it would see a
+ * burst of 32 at the start of every second and the run would measure the queue of that burst. When
+ * the warm-up shows that so few connections cannot reach the rate (each waits for its answer), the
+ * run doubles them until they can.
  */
 const RATE_CONNECTIONS = Number(option('rate-connections') ?? 4)
 
@@ -297,6 +299,8 @@ interface Workload {
   title: string
   /** The path as the report shows it, when requests vary it. */
   route?: string
+  /** Connections; CONNECTIONS unless set. */
+  connections?: number
   url: string
   method: 'GET' | 'POST'
   headers: Record<string, string>
@@ -398,7 +402,7 @@ async function cannon(
   const instance = autocannon(
     {
       url: w.url,
-      connections: w.overallRate ? Math.min(RATE_CONNECTIONS, w.overallRate) : CONNECTIONS,
+      connections: w.connections ?? CONNECTIONS,
       duration: seconds,
       timeout: 30,
       ...(w.overallRate ? { overallRate: w.overallRate } : {}),
@@ -464,7 +468,17 @@ async function cannon(
 async function runWorkload(server: Child, w: Workload): Promise<WorkloadResult> {
   log(`\n${w.name}: ${w.title}`)
   const rssStart = await server.rss()
-  await cannon(server, w, WARMUP, undefined)
+  let warm = await cannon(server, w, WARMUP, undefined)
+  while (
+    w.overallRate &&
+    w.connections &&
+    warm.throughput < 0.95 * w.overallRate &&
+    w.connections < CONNECTIONS
+  ) {
+    w.connections = Math.min(CONNECTIONS, w.connections * 2)
+    log(`  ${warm.throughput} req/s in the warm-up: ${w.connections} connections`)
+    warm = await cannon(server, w, WARMUP, undefined)
+  }
   const verify: Verification | undefined = w.verify
     ? { left: 0, responses: 0, checks: 0, mismatches: 0 }
     : undefined
@@ -499,7 +513,7 @@ async function runWorkload(server: Child, w: Workload): Promise<WorkloadResult> 
     name: w.name,
     title: w.title,
     method: `${w.method} ${w.route ?? w.request(0).path}`,
-    connections: w.overallRate ? Math.min(RATE_CONNECTIONS, w.overallRate) : CONNECTIONS,
+    connections: w.connections ?? CONNECTIONS,
     ...(w.overallRate ? { overallRate: w.overallRate } : {}),
     runs,
     throughput: spread(runs.map((r) => r.throughput)),
@@ -723,9 +737,8 @@ try {
       const saturated = results.find((r) => r.name === 'check')
       if (!saturated) continue
       w.overallRate = Math.max(100, Math.round((saturated.throughput.median * FIXED_RATE_SHARE) / 100) * 100)
-      w.title =
-        `POST /api/v1/check at a fixed ${w.overallRate} req/s (${FIXED_RATE_SHARE * 100} % of the saturated median), ` +
-        `${RATE_CONNECTIONS} connections`
+      w.connections = Math.min(RATE_CONNECTIONS, w.overallRate)
+      w.title = `POST /api/v1/check at a fixed ${w.overallRate} req/s (${FIXED_RATE_SHARE * 100} % of the saturated median)`
     }
     results.push(await runWorkload(server, w))
   }
