@@ -15,7 +15,8 @@
  * route tests do not.
  *
  * Talks to the parent over IPC: 'ready' (urls, credentials, load timings, query probes), then
- * answers 'rss' and exits on 'stop'.
+ * answers 'rss' (memory), 'cpu' (process.cpuUsage) and 'profile' (starts or stops V8's CPU profiler
+ * and sends a summary), and exits on 'stop'.
  */
 import { writeFileSync } from 'node:fs'
 import { type Profiler, Session } from 'node:inspector/promises'
@@ -69,7 +70,7 @@ export interface Ready {
   rss: number
 }
 
-export const ADMIN_LOGIN = 'bench-admin'
+const ADMIN_LOGIN = 'bench-admin'
 const ADMIN_PASSWORD = 'bench-admin-password-1'
 const ACTOR = { id: 'operator:bench' }
 const ROWS_PER_INSERT = 1000

@@ -18,6 +18,8 @@ interface Args {
   system: string
   workload: string
   settings: InProcSettings
+  /** Run by hand (no parent process): every phase goes at once. */
+  alone?: boolean
 }
 
 type Message =
@@ -76,7 +78,7 @@ async function run(
   })
   if (system instanceof SpiceDbSystem)
     result.notes.push(
-      `${system.relationships} relationships written in batches of 1 000; checks with full consistency; the comparison sample went through CheckBulkPermissions (500 a call), the timed checks are single CheckPermission calls in the worker`,
+      `${system.relationships} relationships written in batches of 1 000; checks with full consistency; the comparison sample went through CheckBulkPermissions (100 a call), the timed checks are single CheckPermission calls in the worker`,
     )
   await system.close?.()
   send({ type: 'result', result })
@@ -86,7 +88,12 @@ if (isMainThread) {
   const [system, workload, settings] = process.argv.slice(2)
   if (!system || !workload || !settings)
     throw new Error('usage: inproc-child.ts <system> <workload.json> <settings>')
-  const args: Args = { system, workload, settings: JSON.parse(settings) as InProcSettings }
+  const args: Args = {
+    system,
+    workload,
+    settings: JSON.parse(settings) as InProcSettings,
+    alone: !process.send,
+  }
   const send = (m: Message) => {
     if (process.send) process.send(m)
     else console.log(m.type === 'log' ? m.line : JSON.stringify(m))
@@ -109,8 +116,7 @@ if (isMainThread) {
   } else {
     const t = turns(send)
     process.on('message', (m: Go) => t.onGo(m))
-    // Run by hand (no parent): every phase goes at once.
-    run(args, send, process.send ? t.turn : async () => {})
+    run(args, send, args.alone ? async () => {} : t.turn)
       .then(() => process.exit(0))
       .catch((e: Error) => {
         send({ type: 'error', message: e.stack ?? String(e) })
@@ -121,7 +127,8 @@ if (isMainThread) {
   const send = (m: Message) => parentPort?.postMessage(m)
   const t = turns(send)
   parentPort?.on('message', (m: Go) => t.onGo(m))
-  run(workerData as Args, send, t.turn).catch((e: Error) =>
+  const args = workerData as Args
+  run(args, send, args.alone ? async () => {} : t.turn).catch((e: Error) =>
     send({ type: 'error', message: e.stack ?? String(e) }),
   )
 }
