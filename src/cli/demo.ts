@@ -3,6 +3,7 @@
  * (ZONA_PRESET, default o2-cz), a local mail catcher, and the logins printed.
  */
 
+import { demoOperatorKey } from '../demo/operator-key.ts'
 import { DEMO_PASSWORD } from '../demo/presets.ts'
 import { seedDemo } from '../demo/seed.ts'
 import { startMailCatcher } from '../mail/catcher.ts'
@@ -19,6 +20,8 @@ export async function runDemo(io: Output): Promise<number> {
   const catcher = await startMailCatcher({ port: 0 })
   const running = await startZona(config, { mailCatcher: catcher })
   const logins = await seedDemo(running.zona)
+  // The back office signs in with an operator API key: the one from the environment, else a fresh one.
+  const operatorKey = config.ZONA_OPERATOR_KEY ?? (await demoOperatorKey(running.zona))
   const base = running.url.replace('127.0.0.1', 'localhost')
   const c = running.zona.catalog
   io.out(
@@ -27,6 +30,9 @@ export async function runDemo(io: Output): Promise<number> {
   io.out(`  portal        ${base}/`)
   io.out(`  API reference ${base}/api/docs`)
   io.out(`  mailbox       ${base}/dev/mail   (every e-mail Zona sends lands here)`)
+  io.out(`  back office   ${base}/operator   operator API key: ${operatorKey}`)
+  if (!config.ZONA_OPERATOR_KEY)
+    io.out('                (a new key on every start; set ZONA_OPERATOR_KEY to keep one)')
   io.out(`\nSign in with any of these logins; the password is ${DEMO_PASSWORD}\n`)
   const width = Math.max(...logins.map((l) => l.login.length), 5)
   for (const l of logins)
