@@ -8,6 +8,8 @@ import { type ReactNode, useEffect } from 'react'
 import { api, call, problemOf } from './api/client'
 import { ErrorBox, Loading } from './components/ui'
 import { I18nProvider, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language, useI18n } from './i18n'
+// admin screens: access review, registrations, ordering
+import { AccessScreen } from './pages/Access'
 import { InvoicesScreen, StatementsScreen } from './pages/Billing'
 import { AcceptInvitation } from './pages/Invitation'
 import { ForgotPassword, ResetPassword } from './pages/Password'
@@ -180,6 +182,9 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
     screen = <StatementsScreen customer={customer} roots={items} />
   else if (match('/c/:customer/users', path))
     screen = <UsersScreen customer={customer} portal={portal} roots={items} me={me} />
+  // admin screens: access review (the API decides who may see it)
+  else if (match('/c/:customer/access', path))
+    screen = <AccessScreen customer={customer} portal={portal} me={me} />
   else if (path === '/' || path === '/login') screen = <Loading />
   else screen = <NotFound />
 

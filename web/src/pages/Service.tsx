@@ -58,6 +58,11 @@ export function ServiceScreen({
         {s.account ? <span className="muted"> / {s.account}</span> : null}
       </p>
       <PageTitle sub={type ?? undefined}>{s.name}</PageTitle>
+      {s.permissions.includes('users.manage') ? (
+        <p className="page-links">
+          <Link to={`/c/${enc(customer)}/access?node=${enc(s.id)}`}>{t('access.whoHasAccess')}</Link>
+        </p>
+      ) : null}
       <section className="card" aria-labelledby="svc-details">
         <h2 id="svc-details">{t('service.details')}</h2>
         {s.service_type === null ? (

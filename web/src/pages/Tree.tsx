@@ -310,6 +310,7 @@ function NodeRow({
   const base = `/c/${enc(customer)}`
   const canInvoices = item.permissions.includes('billing.invoices.view')
   const canStatements = item.permissions.includes('billing.statements.view')
+  const canReview = item.permissions.includes('users.manage')
   const kind = t(`kind.${item.kind}` as MessageKey)
   return (
     <>
@@ -356,11 +357,14 @@ function NodeRow({
         </span>
       </span>
       <StatusBadge status={item.status} />
-      {item.kind !== 'service' && (canInvoices || canStatements) ? (
+      {item.kind !== 'service' && (canInvoices || canStatements || canReview) ? (
         <span className="row-links small">
           {canInvoices ? <Link to={`${base}/invoices?node=${enc(item.id)}`}>{t('nav.invoices')}</Link> : null}
           {canStatements ? (
             <Link to={`${base}/statements?node=${enc(item.id)}`}>{t('tree.statements')}</Link>
+          ) : null}
+          {canReview ? (
+            <Link to={`${base}/access?node=${enc(item.id)}`}>{t('access.whoHasAccess')}</Link>
           ) : null}
         </span>
       ) : null}

@@ -8,6 +8,7 @@ import { type FormEvent, useId, useState } from 'react'
 import { api, call } from '../api/client'
 import { ErrorBox, Field, FormError, Loading, PageTitle, Reason, Select } from '../components/ui'
 import { type MessageKey, useI18n } from '../i18n'
+import { enc, Link } from '../router'
 import { type GrantItem, type Me, type PortalInfo, rootsWith, type TreeItem } from '../session'
 
 type Role = PortalInfo['roles'][number]
@@ -157,6 +158,9 @@ function GrantRow({
             </span>
           ) : null}
         </div>
+        <Link className="small" to={`/c/${enc(customer)}/access?person=${enc(g.person.id)}`}>
+          {t('access.review')}
+        </Link>
       </td>
       <td>
         {roles.name(g.role)}
