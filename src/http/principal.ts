@@ -22,15 +22,45 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Verified API keys, valid for one access version: revoking a key bumps the version (every
+ * instance reads it per request), so a revoked key is refused by the very next request while a
+ * decision client no longer pays a database lookup for its key on every call.
+ */
+interface KeyCache {
+  version: number
+  keys: Map<string, { id: string; name: string; scope: 'operator' | 'decision' }>
+}
+const keyCaches = new WeakMap<Zona, KeyCache>()
+/** Bounded: a flood of distinct valid keys cannot grow memory (there are few keys in practice). */
+const MAX_CACHED_KEYS = 1000
+
+async function apiKeyOf(zona: Zona, token: string) {
+  await zona.access.refresh()
+  const version = zona.access.version
+  let cache = keyCaches.get(zona)
+  if (cache?.version !== version) {
+    cache = { version, keys: new Map() }
+    keyCaches.set(zona, cache)
+  }
+  const hash = hashToken(token)
+  const hit = cache.keys.get(hash)
+  if (hit) return hit
+  const key = await zona.store.db
+    .selectFrom('apiKeys')
+    .select(['id', 'name', 'scope'])
+    .where('keyHash', '=', hash)
+    .where('revokedAt', 'is', null)
+    .executeTakeFirst()
+  // Only keys valid at the version we read are remembered (a revoke in between bumps it).
+  if (key && cache.keys.size < MAX_CACHED_KEYS && zona.access.version === version) cache.keys.set(hash, key)
+  return key
+}
+
 export async function resolvePrincipal(zona: Zona, request: FastifyRequest): Promise<Principal | null> {
   const auth = request.headers.authorization
   if (auth?.startsWith('Bearer ')) {
-    const key = await zona.store.db
-      .selectFrom('apiKeys')
-      .select(['id', 'name', 'scope'])
-      .where('keyHash', '=', hashToken(auth.slice(7).trim()))
-      .where('revokedAt', 'is', null)
-      .executeTakeFirst()
+    const key = await apiKeyOf(zona, auth.slice(7).trim())
     if (!key) throw new ZonaError('UNAUTHENTICATED', 'the API key is not valid or was revoked')
     return { kind: key.scope, keyId: key.id, name: key.name }
   }

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { audit, write } from '../../src/commands/context.ts'
+import { revokeApiKey } from '../../src/commands/operator/api-keys.ts'
 import { type Running, startZona } from '../../src/server/start.ts'
 import { startTestZona, type TestZona } from '../../src/server/testing.ts'
 import { deleteGrant, insertGrant } from '../../src/store/grants.ts'
@@ -105,5 +106,25 @@ describe.runIf(postgres)('two server instances on one PostgreSQL', () => {
       return { result: null, apply: (engine) => engine.setPersonActive('eve', false) }
     })
     expect(await checkOn(b)).toBe(false)
+  })
+
+  it('an API key revoked through A is refused by B on its next request', async () => {
+    const made = await a.apiKey('decision')
+    const askB = (token: string) =>
+      b.app.inject({
+        method: 'POST',
+        url: '/api/v1/check',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { person: 'eve', permission: 'node.view', node: 'line' },
+      })
+    // B has verified (and cached) the key before the revoke.
+    expect((await askB(made)).statusCode).toBe(200)
+    const row = await a.store.db
+      .selectFrom('apiKeys')
+      .select('id')
+      .orderBy('createdAt', 'desc')
+      .executeTakeFirstOrThrow()
+    await revokeApiKey(a.zona, { id: 'test' }, row.id)
+    expect((await askB(made)).statusCode).toBe(401)
   })
 })

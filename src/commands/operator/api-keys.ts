@@ -4,10 +4,11 @@
  */
 import { newToken } from '../../auth/tokens.ts'
 import { ZonaError } from '../../errors.ts'
+import { bumpAccessVersion } from '../../store/changes.ts'
 import { withTransaction } from '../../store/common.ts'
 import { insertApiKey, revokeApiKey as revokeKeyRow } from '../../store/people.ts'
 import type { ApiKey, ApiKeyScope } from '../../store/schema.ts'
-import { type Actor, audit, type Zona } from '../context.ts'
+import { type Actor, audit, write, type Zona } from '../context.ts'
 import { decodeCursor, pageOf } from './cursor.ts'
 
 /** The stored key without its hash: what lists and audit show. */
@@ -58,7 +59,7 @@ export async function listApiKeys(
 
 /** Revokes a key: the next request with it is refused. Unknown or already revoked keys are NOT_FOUND. */
 export async function revokeApiKey(zona: Zona, actor: Actor, id: string): Promise<ApiKey> {
-  return withTransaction(zona.store.db, async (trx) => {
+  return write(zona, async (trx) => {
     const before = await trx.selectFrom('apiKeys').selectAll().where('id', '=', id).executeTakeFirst()
     const after = before && (await revokeKeyRow(trx, id, zona.clock()))
     if (!before || !after)
@@ -69,6 +70,9 @@ export async function revokeApiKey(zona: Zona, actor: Actor, id: string): Promis
       before: apiKeyView(before),
       after: apiKeyView(after),
     })
-    return after
+    // Verified keys are cached per access version (http/principal.ts): moving it makes every
+    // instance forget this key before its next request. Nothing changes in the engine.
+    await bumpAccessVersion(trx, { kind: 'api_key' })
+    return { result: after, apply: () => {} }
   })
 }

@@ -59,6 +59,23 @@ describeEachBackend('decision API', (backend) => {
     expect(r.json().explanation).toBe('allowed by account-admin on acc-br, which contains svc-2')
   })
 
+  it('sees a grant written straight to the database on the next request', async () => {
+    // Not through a command, so nothing updates the engine in place: the model must notice.
+    const ask = async () =>
+      (await post('/api/v1/check', { person: 'bob', permission: 'node.view', node: 'svc-1' })).json()
+    expect((await ask()).allowed).toBe(false)
+    const g = await insertGrant(z.store.db, {
+      customerId: 'acme',
+      personId: 'bob',
+      role: 'service-viewer',
+      scopeNodeId: 'svc-1',
+      grantedBy: null,
+    })
+    expect((await ask()).allowed).toBe(true)
+    await z.store.db.deleteFrom('grants').where('id', '=', g.id).execute()
+    expect((await ask()).allowed).toBe(false)
+  })
+
   it('answers deny with the reason', async () => {
     const r = await post('/api/v1/check', { person: 'bob', permission: 'service.order', node: 'svc-1' })
     expect(r.json()).toEqual({

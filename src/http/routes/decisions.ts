@@ -68,10 +68,8 @@ function decide(
 }
 
 export const decisionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Resolving the API key brought the access model up to date (http/principal.ts).
   app.addHook('preHandler', requireDecisionClient)
-  app.addHook('preHandler', async () => {
-    await app.zona.access.refresh()
-  })
 
   app.post(
     '/check',
