@@ -14,6 +14,7 @@ import { InvoicesScreen, StatementsScreen } from './pages/Billing'
 import { AcceptInvitation } from './pages/Invitation'
 import { ForgotPassword, ResetPassword } from './pages/Password'
 import { Profile } from './pages/Profile'
+import { RegistrationsScreen } from './pages/Registrations'
 import { ServiceScreen } from './pages/Service'
 import { SignIn } from './pages/SignIn'
 import { TreeScreen } from './pages/Tree'
@@ -168,6 +169,12 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
       show: rootsWith(items, 'billing.statements.view').length > 0,
     },
     { to: `${base}/users`, label: t('nav.users'), show: rootsWith(items, 'users.manage').length > 0 },
+    // admin screens: registered people
+    {
+      to: `${base}/registrations`,
+      label: t('nav.registrations'),
+      show: rootsWith(items, 'users.manage').length > 0,
+    },
     { to: '/profile', label: t('nav.profile'), show: true },
   ]
 
@@ -185,6 +192,8 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
   // admin screens: access review (the API decides who may see it)
   else if (match('/c/:customer/access', path))
     screen = <AccessScreen customer={customer} portal={portal} me={me} />
+  else if (match('/c/:customer/registrations', path))
+    screen = <RegistrationsScreen customer={customer} portal={portal} />
   else if (path === '/' || path === '/login') screen = <Loading />
   else screen = <NotFound />
 

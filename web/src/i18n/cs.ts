@@ -286,4 +286,34 @@ export const cs: Messages = {
   'perm.contacts.manage': 'Měnit kontakty',
   'perm.owner.edit': 'Měnit vlastníka',
   // ---- end access review ----
+  // ---- registrations (admin screens) ----
+  'nav.registrations': 'Registrovaní',
+  'reg.title': 'Registrovaní uživatelé',
+  'reg.intro':
+    'Všichni registrovaní u zákazníka, které spravujete: jejich role, poslední přihlášení a zda je jejich přístup zapnutý.',
+  'reg.status': 'Stav',
+  'reg.all': 'vše',
+  'reg.status.active': 'aktivní',
+  'reg.status.deactivated': 'deaktivovaný',
+  'reg.status.invited': 'pozvaný',
+  'reg.search': 'Jméno, přihlašovací jméno nebo e-mail',
+  'reg.lastLogin': 'Poslední přihlášení',
+  'reg.neverSignedIn': 'nikdy',
+  'reg.roles': 'Role',
+  'reg.invited': 'pozván(a) do {date}',
+  'reg.deactivate': 'Deaktivovat přístup',
+  'reg.reactivate': 'Znovu aktivovat přístup',
+  'reg.deactivateConfirm':
+    'Vypnout přístup uživatele {person}? Bude ihned odhlášen(a) a nepřihlásí se, dokud přístup znovu nezapnete; role zůstanou.',
+  'reg.reactivateConfirm': 'Znovu zapnout přístup uživatele {person}? Jeho role budou opět platit.',
+  'reg.deactivateYes': 'Ano, deaktivovat',
+  'reg.reactivateYes': 'Ano, aktivovat',
+  'reg.deactivated': 'Přístup uživatele {person} je vypnutý; ukončené relace: {count}.',
+  'reg.reactivated': 'Přístup uživatele {person} je opět zapnutý.',
+  'reg.unchanged': 'Nic se nezměnilo: přístup uživatele {person} už tento stav měl.',
+  'reg.none': 'Nikdo nenalezen.',
+  'reason.SELF': 'Vlastní přístup nikdo vypnout nemůže.',
+  'reason.SHARED_LOGIN':
+    'Tento přístup má role i u jiného zákazníka, které odebrat nemůžete; odeberte raději role zde.',
+  // ---- end registrations ----
 }

@@ -285,6 +285,36 @@ export const en = {
   'perm.contacts.manage': 'Change contacts',
   'perm.owner.edit': 'Edit the owner',
   // ---- end access review ----
+  // ---- registrations (admin screens) ----
+  'nav.registrations': 'Registered people',
+  'reg.title': 'Registered people',
+  'reg.intro':
+    'Everyone registered at this customer whom you manage: their roles, last sign-in and whether their login is on.',
+  'reg.status': 'Status',
+  'reg.all': 'all',
+  'reg.status.active': 'active',
+  'reg.status.deactivated': 'deactivated',
+  'reg.status.invited': 'invited',
+  'reg.search': 'Name, login or e-mail',
+  'reg.lastLogin': 'Last sign-in',
+  'reg.neverSignedIn': 'never',
+  'reg.roles': 'Roles',
+  'reg.invited': 'invited until {date}',
+  'reg.deactivate': 'Deactivate the login',
+  'reg.reactivate': 'Reactivate the login',
+  'reg.deactivateConfirm':
+    'Switch off the login of {person}? They are signed out at once and cannot sign in until it is reactivated; their roles stay.',
+  'reg.reactivateConfirm': 'Switch the login of {person} on again? Their roles work again.',
+  'reg.deactivateYes': 'Yes, deactivate',
+  'reg.reactivateYes': 'Yes, reactivate',
+  'reg.deactivated': 'The login of {person} is off; sessions ended: {count}.',
+  'reg.reactivated': 'The login of {person} is on again.',
+  'reg.unchanged': 'Nothing changed: the login of {person} already had this status.',
+  'reg.none': 'Nobody found.',
+  'reason.SELF': 'Nobody switches off their own login.',
+  'reason.SHARED_LOGIN':
+    'This login also holds roles at another customer that you may not revoke; revoke the roles here instead.',
+  // ---- end registrations ----
 } as const satisfies Record<string, string>
 
 export type MessageKey = keyof typeof en

@@ -288,4 +288,34 @@ export const it: Messages = {
   'perm.contacts.manage': 'Cambiare i contatti',
   'perm.owner.edit': 'Modificare l’intestatario',
   // ---- end access review ----
+  // ---- registrations (admin screens) ----
+  'nav.registrations': 'Utenze registrate',
+  'reg.title': 'Utenze registrate',
+  'reg.intro':
+    'Tutte le persone registrate presso il cliente che gestisci: i ruoli, l’ultimo accesso e se l’utenza è attiva.',
+  'reg.status': 'Stato',
+  'reg.all': 'tutte',
+  'reg.status.active': 'attiva',
+  'reg.status.deactivated': 'disattivata',
+  'reg.status.invited': 'invitata',
+  'reg.search': 'Nome, utenza o e-mail',
+  'reg.lastLogin': 'Ultimo accesso',
+  'reg.neverSignedIn': 'mai',
+  'reg.roles': 'Ruoli',
+  'reg.invited': 'invito valido fino al {date}',
+  'reg.deactivate': 'Disattiva l’utenza',
+  'reg.reactivate': 'Riattiva l’utenza',
+  'reg.deactivateConfirm':
+    'Disattivare l’utenza di {person}? La sessione termina subito e non potrà accedere finché non viene riattivata; i ruoli restano.',
+  'reg.reactivateConfirm': 'Riattivare l’utenza di {person}? I ruoli tornano a valere.',
+  'reg.deactivateYes': 'Sì, disattiva',
+  'reg.reactivateYes': 'Sì, riattiva',
+  'reg.deactivated': 'L’utenza di {person} è disattivata; sessioni chiuse: {count}.',
+  'reg.reactivated': 'L’utenza di {person} è di nuovo attiva.',
+  'reg.unchanged': 'Nulla è cambiato: l’utenza di {person} era già in questo stato.',
+  'reg.none': 'Nessuno trovato.',
+  'reason.SELF': 'Nessuno disattiva la propria utenza.',
+  'reason.SHARED_LOGIN':
+    'Questa utenza ha ruoli anche presso un altro cliente che non puoi revocare; revoca invece i ruoli qui.',
+  // ---- end registrations ----
 }

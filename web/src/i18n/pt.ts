@@ -288,4 +288,34 @@ export const pt: Messages = {
   'perm.contacts.manage': 'Mudar contactos',
   'perm.owner.edit': 'Editar o titular',
   // ---- end access review ----
+  // ---- registrations (admin screens) ----
+  'nav.registrations': 'Utilizadores registados',
+  'reg.title': 'Utilizadores registados',
+  'reg.intro':
+    'Todas as pessoas registadas neste cliente que gere: os perfis, o último acesso e se o acesso está ativo.',
+  'reg.status': 'Estado',
+  'reg.all': 'todos',
+  'reg.status.active': 'ativo',
+  'reg.status.deactivated': 'desativado',
+  'reg.status.invited': 'convidado',
+  'reg.search': 'Nome, utilizador ou e-mail',
+  'reg.lastLogin': 'Último acesso',
+  'reg.neverSignedIn': 'nunca',
+  'reg.roles': 'Perfis',
+  'reg.invited': 'convidado até {date}',
+  'reg.deactivate': 'Desativar o acesso',
+  'reg.reactivate': 'Reativar o acesso',
+  'reg.deactivateConfirm':
+    'Desativar o acesso de {person}? A sessão termina de imediato e não pode entrar até ser reativado; os perfis mantêm-se.',
+  'reg.reactivateConfirm': 'Reativar o acesso de {person}? Os perfis voltam a funcionar.',
+  'reg.deactivateYes': 'Sim, desativar',
+  'reg.reactivateYes': 'Sim, reativar',
+  'reg.deactivated': 'O acesso de {person} está desativado; sessões terminadas: {count}.',
+  'reg.reactivated': 'O acesso de {person} está novamente ativo.',
+  'reg.unchanged': 'Nada mudou: o acesso de {person} já tinha este estado.',
+  'reg.none': 'Ninguém encontrado.',
+  'reason.SELF': 'Ninguém desativa o próprio acesso.',
+  'reason.SHARED_LOGIN':
+    'Este acesso tem também perfis noutro cliente que não pode retirar; retire antes os perfis deste cliente.',
+  // ---- end registrations ----
 }

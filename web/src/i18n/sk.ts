@@ -286,4 +286,34 @@ export const sk: Messages = {
   'perm.contacts.manage': 'Meniť kontakty',
   'perm.owner.edit': 'Meniť vlastníka',
   // ---- end access review ----
+  // ---- registrations (admin screens) ----
+  'nav.registrations': 'Registrovaní',
+  'reg.title': 'Registrovaní používatelia',
+  'reg.intro':
+    'Všetci registrovaní u zákazníka, ktorých spravujete: ich roly, posledné prihlásenie a či je ich prístup zapnutý.',
+  'reg.status': 'Stav',
+  'reg.all': 'všetko',
+  'reg.status.active': 'aktívny',
+  'reg.status.deactivated': 'deaktivovaný',
+  'reg.status.invited': 'pozvaný',
+  'reg.search': 'Meno, prihlasovacie meno alebo e-mail',
+  'reg.lastLogin': 'Posledné prihlásenie',
+  'reg.neverSignedIn': 'nikdy',
+  'reg.roles': 'Roly',
+  'reg.invited': 'pozvaný(á) do {date}',
+  'reg.deactivate': 'Deaktivovať prístup',
+  'reg.reactivate': 'Znova aktivovať prístup',
+  'reg.deactivateConfirm':
+    'Vypnúť prístup používateľa {person}? Bude ihneď odhlásený(á) a neprihlási sa, kým prístup znova nezapnete; roly zostanú.',
+  'reg.reactivateConfirm': 'Znova zapnúť prístup používateľa {person}? Jeho roly budú opäť platiť.',
+  'reg.deactivateYes': 'Áno, deaktivovať',
+  'reg.reactivateYes': 'Áno, aktivovať',
+  'reg.deactivated': 'Prístup používateľa {person} je vypnutý; ukončené relácie: {count}.',
+  'reg.reactivated': 'Prístup používateľa {person} je opäť zapnutý.',
+  'reg.unchanged': 'Nič sa nezmenilo: prístup používateľa {person} už tento stav mal.',
+  'reg.none': 'Nikto sa nenašiel.',
+  'reason.SELF': 'Vlastný prístup nikto vypnúť nemôže.',
+  'reason.SHARED_LOGIN':
+    'Tento prístup má roly aj u iného zákazníka, ktoré odobrať nemôžete; odoberte radšej roly tu.',
+  // ---- end registrations ----
 }

@@ -145,19 +145,19 @@ function GrantRow({
       setConfirming(false)
     }
   }
+  // A switched-off login keeps its grants; the row says so before anything else.
+  const deactivated = g.person.status === 'deactivated'
   return (
-    <tr>
+    <tr className={deactivated ? 'inactive deactivated' : undefined}>
       <td>
         <strong>{g.person.display_name ?? g.person.id}</strong>
-        <div className="muted small">
-          {g.person.login}
-          {g.person.status && g.person.status !== 'active' ? (
-            <span className="badge status-deactivated">
-              {' '}
-              {t(`users.status.${g.person.status}` as MessageKey)}
-            </span>
-          ) : null}
-        </div>
+        {deactivated ? (
+          <>
+            {' '}
+            <span className="badge status-deactivated">{t('users.status.deactivated')}</span>
+          </>
+        ) : null}
+        <div className="muted small">{g.person.login}</div>
         <Link className="small" to={`/c/${enc(customer)}/access?person=${enc(g.person.id)}`}>
           {t('access.review')}
         </Link>
