@@ -316,4 +316,26 @@ export const cs: Messages = {
   'reason.SHARED_LOGIN':
     'Tento přístup má role i u jiného zákazníka, které odebrat nemůžete; odeberte raději role zde.',
   // ---- end registrations ----
+  // ---- second factor on the profile (admin screens) ----
+  'totp.title': 'Dvoufázové ověření',
+  'totp.offIntro':
+    'S dvoufázovým ověřením se při přihlášení zadává i šestimístný kód z ověřovací aplikace v telefonu (např. FreeOTP, Google nebo Microsoft Authenticator).',
+  'totp.start': 'Nastavit dvoufázové ověření',
+  'totp.restart': 'Začít nastavení znovu',
+  'totp.pendingIntro': 'Nastavení bylo zahájeno, ale nepotvrzeno. Začněte znovu a dostanete nový klíč.',
+  'totp.step1': 'V ověřovací aplikaci přidejte účet s tímto klíčem, nebo otevřete odkaz otpauth:',
+  'totp.secret': 'Klíč',
+  'totp.uri': 'Odkaz otpauth',
+  'totp.step2': 'Pak zadejte šestimístný kód, který aplikace ukazuje.',
+  'totp.code': 'Kód z aplikace',
+  'totp.enable': 'Zapnout',
+  'totp.wrongCode': 'Kód nesouhlasí. Zkontrolujte čas v telefonu a zadejte aktuální kód.',
+  'totp.enabled': 'Dvoufázové ověření je zapnuté: přihlášení teď vyžaduje kód.',
+  'totp.onIntro':
+    'Přihlášení vyžaduje kód z ověřovací aplikace. Chcete-li ověření vypnout, potvrďte to heslem.',
+  'totp.password': 'Heslo',
+  'totp.disable': 'Vypnout dvoufázové ověření',
+  'totp.disabled': 'Dvoufázové ověření je vypnuté.',
+  'totp.wrongPassword': 'Toto není vaše heslo.',
+  // ---- end second factor ----
 }

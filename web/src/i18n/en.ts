@@ -315,6 +315,27 @@ export const en = {
   'reason.SHARED_LOGIN':
     'This login also holds roles at another customer that you may not revoke; revoke the roles here instead.',
   // ---- end registrations ----
+  // ---- second factor on the profile (admin screens) ----
+  'totp.title': 'Second factor',
+  'totp.offIntro':
+    'With a second factor, signing in also asks for a 6-digit code from an authenticator app on your phone (e.g. FreeOTP, Google or Microsoft Authenticator).',
+  'totp.start': 'Set up the second factor',
+  'totp.restart': 'Start the setup again',
+  'totp.pendingIntro': 'A setup was started but not confirmed. Start it again to get a new secret.',
+  'totp.step1': 'In your authenticator app, add an account with this secret, or open the otpauth link:',
+  'totp.secret': 'Secret',
+  'totp.uri': 'otpauth link',
+  'totp.step2': 'Then enter the 6-digit code the app shows.',
+  'totp.code': 'Code from the app',
+  'totp.enable': 'Turn on',
+  'totp.wrongCode': 'The code does not match. Check the time on your phone and enter the current code.',
+  'totp.enabled': 'The second factor is on: signing in now asks for a code.',
+  'totp.onIntro': 'Signing in asks for a code from your authenticator app. To turn it off, confirm with your password.',
+  'totp.password': 'Password',
+  'totp.disable': 'Turn off the second factor',
+  'totp.disabled': 'The second factor is off.',
+  'totp.wrongPassword': 'This is not your password.',
+  // ---- end second factor ----
 } as const satisfies Record<string, string>
 
 export type MessageKey = keyof typeof en

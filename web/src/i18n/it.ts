@@ -318,4 +318,26 @@ export const it: Messages = {
   'reason.SHARED_LOGIN':
     'Questa utenza ha ruoli anche presso un altro cliente che non puoi revocare; revoca invece i ruoli qui.',
   // ---- end registrations ----
+  // ---- second factor on the profile (admin screens) ----
+  'totp.title': 'Verifica in due passaggi',
+  'totp.offIntro':
+    'Con la verifica in due passaggi l’accesso chiede anche un codice di 6 cifre da un’app di autenticazione sul telefono (ad es. FreeOTP, Google o Microsoft Authenticator).',
+  'totp.start': 'Configura la verifica in due passaggi',
+  'totp.restart': 'Ricomincia la configurazione',
+  'totp.pendingIntro': 'Una configurazione è stata avviata ma non confermata. Ricomincia per avere un nuovo segreto.',
+  'totp.step1': 'Nell’app di autenticazione aggiungi un account con questo segreto, oppure apri il link otpauth:',
+  'totp.secret': 'Segreto',
+  'totp.uri': 'Link otpauth',
+  'totp.step2': 'Poi inserisci il codice di 6 cifre che l’app mostra.',
+  'totp.code': 'Codice dall’app',
+  'totp.enable': 'Attiva',
+  'totp.wrongCode': 'Il codice non corrisponde. Controlla l’ora del telefono e inserisci il codice attuale.',
+  'totp.enabled': 'La verifica in due passaggi è attiva: l’accesso ora chiede un codice.',
+  'totp.onIntro':
+    'L’accesso chiede un codice dall’app di autenticazione. Per disattivarla, conferma con la password.',
+  'totp.password': 'Password',
+  'totp.disable': 'Disattiva la verifica in due passaggi',
+  'totp.disabled': 'La verifica in due passaggi è disattivata.',
+  'totp.wrongPassword': 'Questa non è la tua password.',
+  // ---- end second factor ----
 }

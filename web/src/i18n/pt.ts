@@ -318,4 +318,26 @@ export const pt: Messages = {
   'reason.SHARED_LOGIN':
     'Este acesso tem também perfis noutro cliente que não pode retirar; retire antes os perfis deste cliente.',
   // ---- end registrations ----
+  // ---- second factor on the profile (admin screens) ----
+  'totp.title': 'Autenticação em dois passos',
+  'totp.offIntro':
+    'Com a autenticação em dois passos, a entrada pede também um código de 6 dígitos de uma aplicação autenticadora no telemóvel (p. ex. FreeOTP, Google ou Microsoft Authenticator).',
+  'totp.start': 'Configurar a autenticação em dois passos',
+  'totp.restart': 'Recomeçar a configuração',
+  'totp.pendingIntro': 'Foi iniciada uma configuração que não foi confirmada. Recomece para obter um novo segredo.',
+  'totp.step1': 'Na aplicação autenticadora, adicione uma conta com este segredo, ou abra a ligação otpauth:',
+  'totp.secret': 'Segredo',
+  'totp.uri': 'Ligação otpauth',
+  'totp.step2': 'Depois introduza o código de 6 dígitos que a aplicação mostra.',
+  'totp.code': 'Código da aplicação',
+  'totp.enable': 'Ativar',
+  'totp.wrongCode': 'O código não corresponde. Verifique a hora do telemóvel e introduza o código atual.',
+  'totp.enabled': 'A autenticação em dois passos está ativa: a entrada passa a pedir um código.',
+  'totp.onIntro':
+    'A entrada pede um código da aplicação autenticadora. Para a desativar, confirme com a sua palavra-passe.',
+  'totp.password': 'Palavra-passe',
+  'totp.disable': 'Desativar a autenticação em dois passos',
+  'totp.disabled': 'A autenticação em dois passos está desativada.',
+  'totp.wrongPassword': 'Esta não é a sua palavra-passe.',
+  // ---- end second factor ----
 }

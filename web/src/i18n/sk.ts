@@ -316,4 +316,26 @@ export const sk: Messages = {
   'reason.SHARED_LOGIN':
     'Tento prístup má roly aj u iného zákazníka, ktoré odobrať nemôžete; odoberte radšej roly tu.',
   // ---- end registrations ----
+  // ---- second factor on the profile (admin screens) ----
+  'totp.title': 'Dvojfázové overenie',
+  'totp.offIntro':
+    'S dvojfázovým overením sa pri prihlásení zadáva aj šesťmiestny kód z overovacej aplikácie v telefóne (napr. FreeOTP, Google alebo Microsoft Authenticator).',
+  'totp.start': 'Nastaviť dvojfázové overenie',
+  'totp.restart': 'Začať nastavenie znova',
+  'totp.pendingIntro': 'Nastavenie bolo začaté, ale nepotvrdené. Začnite znova a dostanete nový kľúč.',
+  'totp.step1': 'V overovacej aplikácii pridajte účet s týmto kľúčom alebo otvorte odkaz otpauth:',
+  'totp.secret': 'Kľúč',
+  'totp.uri': 'Odkaz otpauth',
+  'totp.step2': 'Potom zadajte šesťmiestny kód, ktorý aplikácia ukazuje.',
+  'totp.code': 'Kód z aplikácie',
+  'totp.enable': 'Zapnúť',
+  'totp.wrongCode': 'Kód nesúhlasí. Skontrolujte čas v telefóne a zadajte aktuálny kód.',
+  'totp.enabled': 'Dvojfázové overenie je zapnuté: prihlásenie teraz vyžaduje kód.',
+  'totp.onIntro':
+    'Prihlásenie vyžaduje kód z overovacej aplikácie. Ak chcete overenie vypnúť, potvrďte to heslom.',
+  'totp.password': 'Heslo',
+  'totp.disable': 'Vypnúť dvojfázové overenie',
+  'totp.disabled': 'Dvojfázové overenie je vypnuté.',
+  'totp.wrongPassword': 'Toto nie je vaše heslo.',
+  // ---- end second factor ----
 }

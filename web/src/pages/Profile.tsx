@@ -1,6 +1,10 @@
-/** My profile: who I am, my roles in each customer (switch between them), and a password change. */
+/**
+ * My profile: who I am, my roles in each customer (switch between them), a password change, and
+ * the second factor (set up with an authenticator app, confirmed with a code; off with the password).
+ */
+import { useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
-import { api, call } from '../api/client'
+import { api, call, problemOf } from '../api/client'
 import { Field, FormError, PageTitle } from '../components/ui'
 import { type MessageKey, useI18n } from '../i18n'
 import { enc, navigate } from '../router'
@@ -81,6 +85,7 @@ export function Profile({ portal, me, current }: { portal: PortalInfo; me: Me; c
           </div>
         ))}
       </section>
+      <SecondFactor state={p.second_factor} />
       <ChangePassword />
     </>
   )
@@ -146,6 +151,136 @@ function ChangePassword() {
           </button>
         </div>
       </form>
+    </section>
+  )
+}
+
+type Setup = { secret: string; otpauth_uri: string }
+
+/** The second factor: set up (secret and otpauth link as text: no QR library ships with the app), confirm, turn off. */
+function SecondFactor({ state }: { state: 'on' | 'off' | 'pending' }) {
+  const { t } = useI18n()
+  const queryClient = useQueryClient()
+  const [setup, setSetup] = useState<Setup | null>(null)
+  const [code, setCode] = useState('')
+  const [password, setPassword] = useState('')
+  const [error, setError] = useState<unknown>(null)
+  const [done, setDone] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const run = async (what: () => Promise<void>) => {
+    setBusy(true)
+    setError(null)
+    setDone(null)
+    try {
+      await what()
+    } catch (e) {
+      setError(e)
+    } finally {
+      setBusy(false)
+    }
+  }
+  const start = () =>
+    run(async () => {
+      setSetup(await call(() => api.POST('/api/v1/auth/totp/setup')))
+      setCode('')
+    })
+  const enable = (e: FormEvent) => {
+    e.preventDefault()
+    void run(async () => {
+      await call(() => api.POST('/api/v1/auth/totp/enable', { body: { code: code.trim() } }))
+      setSetup(null)
+      setCode('')
+      setDone(t('totp.enabled'))
+      await queryClient.invalidateQueries({ queryKey: ['me'] })
+    })
+  }
+  const disable = (e: FormEvent) => {
+    e.preventDefault()
+    void run(async () => {
+      await call(() => api.POST('/api/v1/auth/totp/disable', { body: { password } }))
+      setPassword('')
+      setDone(t('totp.disabled'))
+      await queryClient.invalidateQueries({ queryKey: ['me'] })
+    })
+  }
+  // The server's words name the field; mine say it in the reader's language.
+  const p = problemOf(error)
+  const codeError = p?.field === 'body.code' ? t('totp.wrongCode') : undefined
+  const passwordError = p?.field === 'body.password' ? t('totp.wrongPassword') : undefined
+  return (
+    <section className="card" aria-labelledby="totp">
+      <h2 id="totp">{t('totp.title')}</h2>
+      {done ? (
+        <div className="alert success" role="status">
+          {done}
+        </div>
+      ) : null}
+      <FormError error={error} fields={['body.code', 'body.password']} />
+      {state === 'on' ? (
+        <form onSubmit={disable} noValidate className="narrow-form">
+          <p>{t('totp.onIntro')}</p>
+          <Field
+            label={t('totp.password')}
+            name="body.password"
+            message={passwordError}
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="current-password"
+          />
+          <div className="actions">
+            <button type="submit" className="danger-outline" disabled={busy || !password}>
+              {t('totp.disable')}
+            </button>
+          </div>
+        </form>
+      ) : setup ? (
+        <form onSubmit={enable} noValidate className="narrow-form totp-setup">
+          <p>{t('totp.step1')}</p>
+          <dl className="facts">
+            <dt>{t('totp.secret')}</dt>
+            <dd>
+              <code className="secret" data-secret={setup.secret}>
+                {setup.secret.replace(/(.{4})(?=.)/g, '$1 ')}
+              </code>
+            </dd>
+            <dt>{t('totp.uri')}</dt>
+            <dd>
+              <a className="secret uri" href={setup.otpauth_uri}>
+                {setup.otpauth_uri}
+              </a>
+            </dd>
+          </dl>
+          <p>{t('totp.step2')}</p>
+          <Field
+            label={t('totp.code')}
+            name="body.code"
+            message={codeError}
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            maxLength={16}
+          />
+          <div className="actions">
+            <button type="submit" disabled={busy || code.trim().length === 0}>
+              {t('totp.enable')}
+            </button>
+            <button type="button" className="secondary" disabled={busy} onClick={start}>
+              {t('totp.restart')}
+            </button>
+          </div>
+        </form>
+      ) : (
+        <>
+          <p>{state === 'pending' ? t('totp.pendingIntro') : t('totp.offIntro')}</p>
+          <div className="actions">
+            <button type="button" disabled={busy} onClick={start}>
+              {state === 'pending' ? t('totp.restart') : t('totp.start')}
+            </button>
+          </div>
+        </>
+      )}
     </section>
   )
 }
