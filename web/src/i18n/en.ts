@@ -330,7 +330,8 @@ export const en = {
   'totp.enable': 'Turn on',
   'totp.wrongCode': 'The code does not match. Check the time on your phone and enter the current code.',
   'totp.enabled': 'The second factor is on: signing in now asks for a code.',
-  'totp.onIntro': 'Signing in asks for a code from your authenticator app. To turn it off, confirm with your password.',
+  'totp.onIntro':
+    'Signing in asks for a code from your authenticator app. To turn it off, confirm with your password.',
   'totp.password': 'Password',
   'totp.disable': 'Turn off the second factor',
   'totp.disabled': 'The second factor is off.',

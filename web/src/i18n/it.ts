@@ -324,8 +324,10 @@ export const it: Messages = {
     'Con la verifica in due passaggi l’accesso chiede anche un codice di 6 cifre da un’app di autenticazione sul telefono (ad es. FreeOTP, Google o Microsoft Authenticator).',
   'totp.start': 'Configura la verifica in due passaggi',
   'totp.restart': 'Ricomincia la configurazione',
-  'totp.pendingIntro': 'Una configurazione è stata avviata ma non confermata. Ricomincia per avere un nuovo segreto.',
-  'totp.step1': 'Nell’app di autenticazione aggiungi un account con questo segreto, oppure apri il link otpauth:',
+  'totp.pendingIntro':
+    'Una configurazione è stata avviata ma non confermata. Ricomincia per avere un nuovo segreto.',
+  'totp.step1':
+    'Nell’app di autenticazione aggiungi un account con questo segreto, oppure apri il link otpauth:',
   'totp.secret': 'Segreto',
   'totp.uri': 'Link otpauth',
   'totp.step2': 'Poi inserisci il codice di 6 cifre che l’app mostra.',

@@ -324,7 +324,8 @@ export const pt: Messages = {
     'Com a autenticação em dois passos, a entrada pede também um código de 6 dígitos de uma aplicação autenticadora no telemóvel (p. ex. FreeOTP, Google ou Microsoft Authenticator).',
   'totp.start': 'Configurar a autenticação em dois passos',
   'totp.restart': 'Recomeçar a configuração',
-  'totp.pendingIntro': 'Foi iniciada uma configuração que não foi confirmada. Recomece para obter um novo segredo.',
+  'totp.pendingIntro':
+    'Foi iniciada uma configuração que não foi confirmada. Recomece para obter um novo segredo.',
   'totp.step1': 'Na aplicação autenticadora, adicione uma conta com este segredo, ou abra a ligação otpauth:',
   'totp.secret': 'Segredo',
   'totp.uri': 'Ligação otpauth',
