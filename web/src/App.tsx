@@ -12,6 +12,7 @@ import { I18nProvider, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language, use
 import { AccessScreen } from './pages/Access'
 import { InvoicesScreen, StatementsScreen } from './pages/Billing'
 import { AcceptInvitation } from './pages/Invitation'
+import { OrderScreen } from './pages/Order'
 import { ForgotPassword, ResetPassword } from './pages/Password'
 import { Profile } from './pages/Profile'
 import { RegistrationsScreen } from './pages/Registrations'
@@ -175,6 +176,8 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
       label: t('nav.registrations'),
       show: rootsWith(items, 'users.manage').length > 0,
     },
+    // admin screens: ordering a new service
+    { to: `${base}/order`, label: t('nav.order'), show: rootsWith(items, 'service.order').length > 0 },
     { to: '/profile', label: t('nav.profile'), show: true },
   ]
 
@@ -194,6 +197,8 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
     screen = <AccessScreen customer={customer} portal={portal} me={me} />
   else if (match('/c/:customer/registrations', path))
     screen = <RegistrationsScreen customer={customer} portal={portal} />
+  else if (match('/c/:customer/order', path))
+    screen = <OrderScreen customer={customer} portal={portal} roots={items} />
   else if (path === '/' || path === '/login') screen = <Loading />
   else screen = <NotFound />
 

@@ -338,4 +338,27 @@ export const cs: Messages = {
   'totp.disabled': 'Dvoufázové ověření je vypnuté.',
   'totp.wrongPassword': 'Toto není vaše heslo.',
   // ---- end second factor ----
+  // ---- ordering a new service (admin screens) ----
+  'nav.order': 'Objednat službu',
+  'neworder.title': 'Objednat novou službu',
+  'neworder.intro':
+    'Objednávka jde k {operator}, jehož systémy službu zřídí; do té doby je ve stromu vidět jako objednaná.',
+  'neworder.account': 'Pod účet',
+  'neworder.type': 'Druh služby',
+  'neworder.pickType': '– vyberte druh –',
+  'neworder.tariff': 'Tarif (nepovinné)',
+  'neworder.note': 'Poznámka pro operátora (nepovinné)',
+  'neworder.noAccounts': 'Vaše role nedovolují objednávat služby na žádném účtu.',
+  'neworder.list': 'Objednané služby',
+  'neworder.none': 'Zatím žádné objednané služby.',
+  'neworder.placedAt': 'Objednáno',
+  'neworder.status': 'Stav',
+  'neworder.inTree': 'objednáno {date}',
+  'neworder.toTree': 'Zobrazit v účtech a službách',
+  'orderStatus.pending': 'čeká na zpracování',
+  'orderStatus.sent': 'předáno operátorovi',
+  'orderStatus.completed': 'vyřízeno',
+  'orderStatus.failed': 'nezdařilo se',
+  'orderStatus.cancelled': 'zrušeno',
+  // ---- end ordering ----
 }

@@ -337,6 +337,29 @@ export const en = {
   'totp.disabled': 'The second factor is off.',
   'totp.wrongPassword': 'This is not your password.',
   // ---- end second factor ----
+  // ---- ordering a new service (admin screens) ----
+  'nav.order': 'Order a service',
+  'neworder.title': 'Order a new service',
+  'neworder.intro':
+    'The order goes to {operator}, whose systems set the service up; until then it is shown in the tree as ordered.',
+  'neworder.account': 'Under the account',
+  'neworder.type': 'Type of service',
+  'neworder.pickType': '– choose a type –',
+  'neworder.tariff': 'Tariff (optional)',
+  'neworder.note': 'Note for the operator (optional)',
+  'neworder.noAccounts': 'Your roles allow ordering services on no account.',
+  'neworder.list': 'Ordered services',
+  'neworder.none': 'No services ordered yet.',
+  'neworder.placedAt': 'Ordered',
+  'neworder.status': 'Status',
+  'neworder.inTree': 'ordered {date}',
+  'neworder.toTree': 'See it in accounts and services',
+  'orderStatus.pending': 'pending',
+  'orderStatus.sent': 'sent to the operator',
+  'orderStatus.completed': 'completed',
+  'orderStatus.failed': 'failed',
+  'orderStatus.cancelled': 'cancelled',
+  // ---- end ordering ----
 } as const satisfies Record<string, string>
 
 export type MessageKey = keyof typeof en

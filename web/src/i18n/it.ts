@@ -342,4 +342,27 @@ export const it: Messages = {
   'totp.disabled': 'La verifica in due passaggi è disattivata.',
   'totp.wrongPassword': 'Questa non è la tua password.',
   // ---- end second factor ----
+  // ---- ordering a new service (admin screens) ----
+  'nav.order': 'Ordina un servizio',
+  'neworder.title': 'Ordina un nuovo servizio',
+  'neworder.intro':
+    'L’ordine va a {operator}, i cui sistemi attivano il servizio; fino ad allora compare nell’albero come ordinato.',
+  'neworder.account': 'Sul conto',
+  'neworder.type': 'Tipo di servizio',
+  'neworder.pickType': '– scegli un tipo –',
+  'neworder.tariff': 'Offerta (facoltativa)',
+  'neworder.note': 'Nota per l’operatore (facoltativa)',
+  'neworder.noAccounts': 'I tuoi ruoli non consentono di ordinare servizi su alcun conto.',
+  'neworder.list': 'Servizi ordinati',
+  'neworder.none': 'Nessun servizio ordinato finora.',
+  'neworder.placedAt': 'Ordinato',
+  'neworder.status': 'Stato',
+  'neworder.inTree': 'ordinato il {date}',
+  'neworder.toTree': 'Vedi in conti e servizi',
+  'orderStatus.pending': 'in attesa',
+  'orderStatus.sent': 'inviato all’operatore',
+  'orderStatus.completed': 'completato',
+  'orderStatus.failed': 'non riuscito',
+  'orderStatus.cancelled': 'annullato',
+  // ---- end ordering ----
 }

@@ -341,4 +341,27 @@ export const pt: Messages = {
   'totp.disabled': 'A autenticação em dois passos está desativada.',
   'totp.wrongPassword': 'Esta não é a sua palavra-passe.',
   // ---- end second factor ----
+  // ---- ordering a new service (admin screens) ----
+  'nav.order': 'Encomendar serviço',
+  'neworder.title': 'Encomendar um novo serviço',
+  'neworder.intro':
+    'A encomenda segue para {operator}, cujos sistemas ativam o serviço; até lá aparece na árvore como encomendado.',
+  'neworder.account': 'Na conta',
+  'neworder.type': 'Tipo de serviço',
+  'neworder.pickType': '– escolha um tipo –',
+  'neworder.tariff': 'Tarifário (opcional)',
+  'neworder.note': 'Nota para o operador (opcional)',
+  'neworder.noAccounts': 'Os seus perfis não permitem encomendar serviços em nenhuma conta.',
+  'neworder.list': 'Serviços encomendados',
+  'neworder.none': 'Ainda não há serviços encomendados.',
+  'neworder.placedAt': 'Encomendado',
+  'neworder.status': 'Estado',
+  'neworder.inTree': 'encomendado {date}',
+  'neworder.toTree': 'Ver em contas e serviços',
+  'orderStatus.pending': 'pendente',
+  'orderStatus.sent': 'enviado ao operador',
+  'orderStatus.completed': 'concluído',
+  'orderStatus.failed': 'falhou',
+  'orderStatus.cancelled': 'cancelado',
+  // ---- end ordering ----
 }

@@ -338,4 +338,27 @@ export const sk: Messages = {
   'totp.disabled': 'Dvojfázové overenie je vypnuté.',
   'totp.wrongPassword': 'Toto nie je vaše heslo.',
   // ---- end second factor ----
+  // ---- ordering a new service (admin screens) ----
+  'nav.order': 'Objednať službu',
+  'neworder.title': 'Objednať novú službu',
+  'neworder.intro':
+    'Objednávka ide k {operator}, ktorého systémy službu zriadia; dovtedy je v strome vidieť ako objednaná.',
+  'neworder.account': 'Pod účet',
+  'neworder.type': 'Druh služby',
+  'neworder.pickType': '– vyberte druh –',
+  'neworder.tariff': 'Tarifa (nepovinné)',
+  'neworder.note': 'Poznámka pre operátora (nepovinné)',
+  'neworder.noAccounts': 'Vaše roly nedovoľujú objednávať služby na žiadnom účte.',
+  'neworder.list': 'Objednané služby',
+  'neworder.none': 'Zatiaľ žiadne objednané služby.',
+  'neworder.placedAt': 'Objednané',
+  'neworder.status': 'Stav',
+  'neworder.inTree': 'objednané {date}',
+  'neworder.toTree': 'Zobraziť v účtoch a službách',
+  'orderStatus.pending': 'čaká na spracovanie',
+  'orderStatus.sent': 'odovzdané operátorovi',
+  'orderStatus.completed': 'vybavené',
+  'orderStatus.failed': 'nepodarilo sa',
+  'orderStatus.cancelled': 'zrušené',
+  // ---- end ordering ----
 }

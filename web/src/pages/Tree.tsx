@@ -11,6 +11,7 @@ import { ErrorBox, PageTitle, StatusBadge } from '../components/ui'
 import { type MessageKey, useI18n } from '../i18n'
 import { enc, Link, navigate, useLocation } from '../router'
 import type { TreeItem, TreePage } from '../session'
+import { ORDER, useServiceOrders } from './Order'
 
 const PAGE = 100
 const ROW = 56
@@ -60,9 +61,13 @@ export function TreeScreen({ customer }: { customer: string }) {
   )
 }
 
+type OrderItem = NonNullable<ReturnType<typeof useServiceOrders>['data']>[number]
+
 type Row =
   | { type: 'node'; item: TreeItem; depth: number }
   | { type: 'more'; key: string; depth: number; loading: boolean; error: unknown }
+  // A new service ordered under the node and not yet set up by the operator's systems.
+  | { type: 'ordered'; order: OrderItem; depth: number }
 
 interface Branch {
   items: TreeItem[]
@@ -140,13 +145,21 @@ function TreeList({ customer }: { customer: string }) {
     for (const id of expanded) if (!branchesRef.current.has(id)) void load(id)
   }, [expanded, load])
 
+  const orders = useServiceOrders(customer)
+  const ordered = new Map<string, OrderItem[]>()
+  for (const o of orders.data ?? [])
+    if (o.status === 'pending' || o.status === 'sent')
+      ordered.set(o.node, [...(ordered.get(o.node) ?? []), o])
+
   const rows: Row[] = []
   const walk = (key: string, depth: number) => {
     const b = branches.get(key)
     for (const item of b?.items ?? []) {
-      rows.push({ type: 'node', item, depth })
+      const withOrders = ordered.has(item.id) ? { ...item, has_children: true } : item
+      rows.push({ type: 'node', item: withOrders, depth })
       if (expanded.has(item.id)) walk(item.id, depth + 1)
     }
+    for (const order of ordered.get(key) ?? []) rows.push({ type: 'ordered', order, depth })
     if (!b || b.loading || b.next !== null || b.error)
       rows.push({ type: 'more', key, depth, loading: !b || b.loading, error: b?.error ?? null })
   }
@@ -259,8 +272,14 @@ function VirtualRows({
           const row = rows[v.index] as Row
           return (
             <li
-              key={row.type === 'node' ? `${row.item.id}@${v.index}` : `more:${row.key}`}
-              className={`row row-${row.type === 'node' ? row.item.kind : 'more'}`}
+              key={
+                row.type === 'node'
+                  ? `${row.item.id}@${v.index}`
+                  : row.type === 'ordered'
+                    ? `ordered:${row.order.id}`
+                    : `more:${row.key}`
+              }
+              className={`row row-${row.type === 'node' ? row.item.kind : row.type}`}
               style={{
                 transform: `translateY(${v.start}px)`,
                 height: ROW,
@@ -274,6 +293,8 @@ function VirtualRows({
                   open={expanded.has(row.item.id)}
                   onToggle={onToggle}
                 />
+              ) : row.type === 'ordered' ? (
+                <OrderedRow order={row.order} />
               ) : row.error ? (
                 <button type="button" className="link" onClick={() => onMore(row.key)}>
                   {t('app.retry')}
@@ -311,6 +332,7 @@ function NodeRow({
   const canInvoices = item.permissions.includes('billing.invoices.view')
   const canStatements = item.permissions.includes('billing.statements.view')
   const canReview = item.permissions.includes('users.manage')
+  const canOrder = item.permissions.includes(ORDER)
   const kind = t(`kind.${item.kind}` as MessageKey)
   return (
     <>
@@ -357,7 +379,7 @@ function NodeRow({
         </span>
       </span>
       <StatusBadge status={item.status} />
-      {item.kind !== 'service' && (canInvoices || canStatements || canReview) ? (
+      {item.kind !== 'service' && (canInvoices || canStatements || canReview || canOrder) ? (
         <span className="row-links small">
           {canInvoices ? <Link to={`${base}/invoices?node=${enc(item.id)}`}>{t('nav.invoices')}</Link> : null}
           {canStatements ? (
@@ -366,8 +388,30 @@ function NodeRow({
           {canReview ? (
             <Link to={`${base}/access?node=${enc(item.id)}`}>{t('access.whoHasAccess')}</Link>
           ) : null}
+          {canOrder ? <Link to={`${base}/order?account=${enc(item.id)}`}>{t('nav.order')}</Link> : null}
         </span>
       ) : null}
+    </>
+  )
+}
+
+/** A new service on order: its type and tariff, when it was ordered, and the order's status. */
+function OrderedRow({ order }: { order: OrderItem }) {
+  const { t, date } = useI18n()
+  const type = order.payload.service_type
+  const name = typeof type === 'string' ? t(`type.${type}` as MessageKey).replace(/^type\./, '') : order.kind
+  const tariff = typeof order.payload.tariff === 'string' ? order.payload.tariff : null
+  return (
+    <>
+      <span className="toggle-space" aria-hidden="true" />
+      <span className="kind kind-service" title={t('kind.service')}>
+        <span className="visually-hidden">{t('kind.service')}: </span>
+      </span>
+      <span className="row-main">
+        <span className="row-name">{[name, tariff].filter(Boolean).join(' · ')}</span>
+        <span className="row-meta muted small">{t('neworder.inTree', { date: date(order.created_at) })}</span>
+      </span>
+      <span className={`badge status-${order.status}`}>{t(`orderStatus.${order.status}` as MessageKey)}</span>
     </>
   )
 }
