@@ -12,6 +12,9 @@ import { I18nProvider, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language, use
 import { AccessScreen } from './pages/Access'
 import { InvoicesScreen, StatementsScreen } from './pages/Billing'
 import { AcceptInvitation } from './pages/Invitation'
+// account-request wizard and OVH contacts
+import { AccountRequest } from './pages/AccountRequest'
+import { ContactChangePage, ContactsScreen } from './pages/Contacts'
 import { OrderScreen } from './pages/Order'
 import { ForgotPassword, ResetPassword } from './pages/Password'
 import { Profile } from './pages/Profile'
@@ -51,10 +54,10 @@ export function App() {
   )
 }
 
-const PUBLIC = ['/forgot-password', '/reset-password', '/invitation']
+const PUBLIC = ['/forgot-password', '/reset-password', '/invitation', '/account-request']
 
 function Shell({ portal }: { portal: PortalInfo }) {
-  const { path } = useLocation()
+  const { path, query } = useLocation()
   const me = useMe()
   if (PUBLIC.includes(path))
     return (
@@ -63,6 +66,8 @@ function Shell({ portal }: { portal: PortalInfo }) {
           <ForgotPassword />
         ) : path === '/invitation' ? (
           <AcceptInvitation portal={portal} />
+        ) : path === '/account-request' ? (
+          <AccountRequest />
         ) : (
           <ResetPassword />
         )}
@@ -71,6 +76,14 @@ function Shell({ portal }: { portal: PortalInfo }) {
   if (me.isPending) return <Loading />
   if (me.isError) {
     const p = problemOf(me.error)
+    // The contact-change link from the e-mail works without a session: the code proves the party.
+    const change = match('/contact-changes/:id', path)
+    if (p?.status === 401 && change)
+      return (
+        <PublicLayout portal={portal}>
+          <ContactChangePage id={change.id as string} token={query.get('token') ?? ''} signedIn={false} />
+        </PublicLayout>
+      )
     if (p?.status === 401)
       return (
         <PublicLayout portal={portal}>
@@ -128,7 +141,7 @@ function currentCustomer(me: Me, path: string): string | null {
 }
 
 function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
-  const { path } = useLocation()
+  const { path, query } = useLocation()
   const { t, pick } = useI18n()
   const queryClient = useQueryClient()
   const customer = currentCustomer(me, path)
@@ -178,12 +191,23 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
     },
     // admin screens: ordering a new service
     { to: `${base}/order`, label: t('nav.order'), show: rootsWith(items, 'service.order').length > 0 },
+    // OVH contacts: where the portal has service contacts
+    {
+      to: `${base}/contacts`,
+      label: t('nav.contacts'),
+      show: customer !== null && portal.features.contact_changes,
+    },
     { to: '/profile', label: t('nav.profile'), show: true },
   ]
 
   let screen: ReactNode
   const service = match('/c/:customer/services/:id', path)
+  const contactChange = match('/contact-changes/:id', path)
   if (path === '/profile') screen = <Profile portal={portal} me={me} current={customer} />
+  else if (contactChange)
+    screen = (
+      <ContactChangePage id={contactChange.id as string} token={query.get('token') ?? ''} signedIn={true} />
+    )
   else if (!customer || !current) screen = <Profile portal={portal} me={me} current={customer} />
   else if (match('/c/:customer/tree', path)) screen = <TreeScreen customer={customer} />
   else if (service) screen = <ServiceScreen customer={customer} id={service.id as string} portal={portal} />
@@ -199,6 +223,8 @@ function SignedIn({ portal, me }: { portal: PortalInfo; me: Me }) {
     screen = <RegistrationsScreen customer={customer} portal={portal} />
   else if (match('/c/:customer/order', path))
     screen = <OrderScreen customer={customer} portal={portal} roots={items} />
+  else if (match('/c/:customer/contacts', path) && portal.features.contact_changes)
+    screen = <ContactsScreen customer={customer} />
   else if (path === '/' || path === '/login') screen = <Loading />
   else screen = <NotFound />
 

@@ -10,6 +10,7 @@ import { type MessageKey, useI18n } from '../i18n'
 import { enc, Link } from '../router'
 import type { PortalInfo, ServicePage } from '../session'
 import { InvoiceTable, StatementList, UsagePanel } from './Billing'
+import { ServiceContactsCard } from './Contacts'
 
 /** Actions that are orders on this page; 'order' (a new service) lives on accounts. */
 const ORDER_ACTIONS = [
@@ -95,6 +96,8 @@ export function ServiceScreen({
         )}
       </section>
       <Actions service={s} portal={portal} />
+      {/* OVH contacts: the service's three contacts, and a change where I may ask */}
+      {portal.features.contact_changes ? <ServiceContactsCard service={s.id} /> : null}
       {allowed('usage') ? (
         <section className="card" aria-labelledby="svc-usage">
           <h2 id="svc-usage">{t('usage.title')}</h2>

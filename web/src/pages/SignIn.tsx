@@ -110,6 +110,12 @@ export function SignIn({ portal }: { portal: PortalInfo }) {
               </button>
               <Link to="/forgot-password">{t('signIn.forgot')}</Link>
             </div>
+            {/* account-request wizard: only where the portal has one (sk-isp) */}
+            {portal.features.account_requests ? (
+              <p>
+                <Link to="/account-request">{t('signIn.noAccount')}</Link>
+              </p>
+            ) : null}
           </>
         )}
       </form>
