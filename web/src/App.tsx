@@ -10,11 +10,10 @@ import { ErrorBox, Loading } from './components/ui'
 import { I18nProvider, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language, useI18n } from './i18n'
 // admin screens: access review, registrations, ordering
 import { AccessScreen } from './pages/Access'
-import { InvoicesScreen, StatementsScreen } from './pages/Billing'
-import { AcceptInvitation } from './pages/Invitation'
-// account-request wizard and OVH contacts
 import { AccountRequest } from './pages/AccountRequest'
+import { InvoicesScreen, StatementsScreen } from './pages/Billing'
 import { ContactChangePage, ContactsScreen } from './pages/Contacts'
+import { AcceptInvitation } from './pages/Invitation'
 import { OrderScreen } from './pages/Order'
 import { ForgotPassword, ResetPassword } from './pages/Password'
 import { Profile } from './pages/Profile'
