@@ -452,4 +452,15 @@ export const cs: Messages = {
   'orderStatus.failed': 'nezdařilo se',
   'orderStatus.cancelled': 'zrušeno',
   // ---- end ordering ----
+  // ---- access review: why another person may not (admin screens) ----
+  'review.NOT_IN_CATALOG': 'Tento portál to nenabízí.',
+  'review.NO_SUCH_NODE': 'Takový účet ani služba neexistuje.',
+  'review.DEACTIVATED': 'Přístup této osoby je deaktivovaný.',
+  'review.NO_GRANTS': 'U tohoto zákazníka nemá žádnou roli.',
+  'review.NOT_IN_SCOPE': 'Žádná z jejích rolí to nezahrnuje.',
+  'review.GRANT_EXPIRED': 'Role, která to dovolovala, vypršela.',
+  'review.WRONG_SERVICE_TYPE': 'Její role se týká jiných druhů služeb.',
+  'review.OPTION_OFF': 'Její role má tuto volbu vypnutou.',
+  'review.NOT_IN_ROLE': 'Její role to nezahrnuje.',
+  // ---- end access review reasons ----
 }

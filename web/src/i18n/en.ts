@@ -450,6 +450,17 @@ export const en = {
   'orderStatus.failed': 'failed',
   'orderStatus.cancelled': 'cancelled',
   // ---- end ordering ----
+  // ---- access review: why another person may not (admin screens) ----
+  'review.NOT_IN_CATALOG': 'This portal does not offer this.',
+  'review.NO_SUCH_NODE': 'There is no such account or service.',
+  'review.DEACTIVATED': 'Their login is deactivated.',
+  'review.NO_GRANTS': 'They hold no role in this customer.',
+  'review.NOT_IN_SCOPE': 'None of their roles covers this.',
+  'review.GRANT_EXPIRED': 'The role that allowed this has expired.',
+  'review.WRONG_SERVICE_TYPE': 'Their role covers other types of service.',
+  'review.OPTION_OFF': 'Their role has this option switched off.',
+  'review.NOT_IN_ROLE': 'Their role does not include this.',
+  // ---- end access review reasons ----
 } as const satisfies Record<string, string>
 
 export type MessageKey = keyof typeof en

@@ -457,4 +457,15 @@ export const it: Messages = {
   'orderStatus.failed': 'non riuscito',
   'orderStatus.cancelled': 'annullato',
   // ---- end ordering ----
+  // ---- access review: why another person may not (admin screens) ----
+  'review.NOT_IN_CATALOG': 'Questo portale non lo offre.',
+  'review.NO_SUCH_NODE': 'Non esiste un conto o servizio simile.',
+  'review.DEACTIVATED': 'L’utenza di questa persona è disattivata.',
+  'review.NO_GRANTS': 'Non ha alcun ruolo presso questo cliente.',
+  'review.NOT_IN_SCOPE': 'Nessuno dei suoi ruoli lo copre.',
+  'review.GRANT_EXPIRED': 'Il ruolo che lo consentiva è scaduto.',
+  'review.WRONG_SERVICE_TYPE': 'Il suo ruolo riguarda altri tipi di servizio.',
+  'review.OPTION_OFF': 'Il suo ruolo ha questa opzione disattivata.',
+  'review.NOT_IN_ROLE': 'Il suo ruolo non lo comprende.',
+  // ---- end access review reasons ----
 }

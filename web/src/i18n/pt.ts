@@ -455,4 +455,15 @@ export const pt: Messages = {
   'orderStatus.failed': 'falhou',
   'orderStatus.cancelled': 'cancelado',
   // ---- end ordering ----
+  // ---- access review: why another person may not (admin screens) ----
+  'review.NOT_IN_CATALOG': 'Este portal não oferece isto.',
+  'review.NO_SUCH_NODE': 'Não existe essa conta ou serviço.',
+  'review.DEACTIVATED': 'O acesso desta pessoa está desativado.',
+  'review.NO_GRANTS': 'Não tem nenhum perfil neste cliente.',
+  'review.NOT_IN_SCOPE': 'Nenhum dos seus perfis abrange isto.',
+  'review.GRANT_EXPIRED': 'O perfil que o permitia expirou.',
+  'review.WRONG_SERVICE_TYPE': 'O seu perfil abrange outros tipos de serviço.',
+  'review.OPTION_OFF': 'O seu perfil tem esta opção desligada.',
+  'review.NOT_IN_ROLE': 'O seu perfil não inclui isto.',
+  // ---- end access review reasons ----
 }

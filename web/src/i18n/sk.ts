@@ -450,4 +450,15 @@ export const sk: Messages = {
   'orderStatus.failed': 'nepodarilo sa',
   'orderStatus.cancelled': 'zrušené',
   // ---- end ordering ----
+  // ---- access review: why another person may not (admin screens) ----
+  'review.NOT_IN_CATALOG': 'Tento portál to neponúka.',
+  'review.NO_SUCH_NODE': 'Taký účet ani služba neexistuje.',
+  'review.DEACTIVATED': 'Prístup tejto osoby je deaktivovaný.',
+  'review.NO_GRANTS': 'U tohto zákazníka nemá žiadnu rolu.',
+  'review.NOT_IN_SCOPE': 'Žiadna z jej rolí to nezahŕňa.',
+  'review.GRANT_EXPIRED': 'Rola, ktorá to dovoľovala, vypršala.',
+  'review.WRONG_SERVICE_TYPE': 'Jej rola sa týka iných druhov služieb.',
+  'review.OPTION_OFF': 'Jej rola má túto voľbu vypnutú.',
+  'review.NOT_IN_ROLE': 'Jej rola to nezahŕňa.',
+  // ---- end access review reasons ----
 }

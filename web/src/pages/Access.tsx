@@ -44,6 +44,21 @@ export function useAccessText(portal: PortalInfo) {
   }
 }
 
+/** Why the reviewed person may not: in my language by the engine's code, and the engine's own words. */
+function TheirReason({ code, reason }: { code: string; reason: string }) {
+  const { t } = useI18n()
+  const key = `review.${code}` as MessageKey
+  const text = t(key)
+  return (
+    <span className="reason">
+      {text === key ? reason : text}{' '}
+      <span className="engine-reason" title={reason}>
+        ({reason})
+      </span>
+    </span>
+  )
+}
+
 /** A 403 from the API: the refusal in my language, and the engine's reason when it gives one. */
 function Refusal({ error, retry }: { error: unknown; retry: () => void }) {
   const { t } = useI18n()
@@ -234,7 +249,7 @@ function PersonAccess({
                     {refused.map((p) => (
                       <li key={p.permission}>
                         <strong>{text.permission(p.permission)}</strong> –{' '}
-                        <Reason code={p.code} reason={p.reason} />
+                        <TheirReason code={p.code} reason={p.reason} />
                       </li>
                     ))}
                   </ul>
