@@ -89,6 +89,8 @@ export function writeScreenshotIndex(languages: readonly string[]) {
     '',
     'Written by `npm run test:e2e` (test/e2e/portal.test.ts): the o2-cz demo customer in Debian Chromium,',
     'every screen in every language. Regenerated on each run.',
+    // back office (issue 5): its screens come from back-office.test.ts, on sk-isp for its request queue
+    'The `operator-*` screens (the back office at /operator) are written by test/e2e/back-office.test.ts on the sk-isp demo.',
     '',
     `| screen | ${languages.join(' | ')} |`,
     `| --- | ${languages.map(() => '---').join(' | ')} |`,

@@ -15,6 +15,15 @@ import { InvoicesScreen, StatementsScreen } from './pages/Billing'
 import { ContactChangePage, ContactsScreen } from './pages/Contacts'
 import { AcceptInvitation } from './pages/Invitation'
 import { OrderScreen } from './pages/Order'
+// operator back office (issue 5)
+import { AccountRequestsScreen } from './pages/operator/AccountRequests'
+import { AuditScreen } from './pages/operator/Audit'
+import { useOperatorKey } from './pages/operator/api'
+import { CustomerScreen } from './pages/operator/Customer'
+import { CustomersScreen } from './pages/operator/Customers'
+import { ImportScreen } from './pages/operator/Import'
+import { OperatorShell } from './pages/operator/parts'
+import { OperatorSignIn } from './pages/operator/SignIn'
 import { ForgotPassword, ResetPassword } from './pages/Password'
 import { Profile } from './pages/Profile'
 import { RegistrationsScreen } from './pages/Registrations'
@@ -36,6 +45,7 @@ import {
 
 export function App() {
   const portal = usePortal()
+  const { path } = useLocation()
   // Before the portal's language is known there is no dictionary: a neutral, wordless state.
   if (portal.isPending) return <p className="loading" role="status" aria-busy="true" />
   if (portal.isError)
@@ -48,7 +58,7 @@ export function App() {
   const preset: Language = isLanguage(info.language) ? info.language : 'en'
   return (
     <I18nProvider defaultLanguage={preset} catalogLanguage={info.language}>
-      <Shell portal={info} />
+      {isOperatorPath(path) ? <OperatorRoutes portal={info} /> : <Shell portal={info} />}
     </I18nProvider>
   )
 }
@@ -304,5 +314,37 @@ function NotFound() {
     <div className="alert" role="alert">
       <strong>{t('app.notFound')}</strong>
     </div>
+  )
+}
+
+// ------------------------------------------------------------ operator back office (issue 5)
+// /operator/*: operator staff, who have no logins; the back office opens with an operator API
+// key kept in this tab's sessionStorage (pages/operator/api.ts), never a person's session.
+
+const isOperatorPath = (path: string) => path === '/operator' || path.startsWith('/operator/')
+
+function OperatorRoutes({ portal }: { portal: PortalInfo }) {
+  const { path } = useLocation()
+  const key = useOperatorKey()
+  if (!key)
+    return (
+      <PublicLayout portal={portal}>
+        <OperatorSignIn />
+      </PublicLayout>
+    )
+  const customer = match('/operator/customers/:id', path)
+  const importTo = match('/operator/customers/:id/import', path)
+  let screen: ReactNode
+  if (path === '/operator' || path === '/operator/') screen = <CustomersScreen />
+  else if (customer) screen = <CustomerScreen key={customer.id} id={customer.id as string} portal={portal} />
+  else if (importTo) screen = <ImportScreen key={importTo.id} customer={importTo.id as string} />
+  else if (match('/operator/audit', path)) screen = <AuditScreen />
+  else if (match('/operator/account-requests', path) && portal.features.account_requests)
+    screen = <AccountRequestsScreen />
+  else screen = <NotFound />
+  return (
+    <OperatorShell portal={portal} languageSwitch={<LanguageSwitch />}>
+      {screen}
+    </OperatorShell>
   )
 }
