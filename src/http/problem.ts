@@ -63,6 +63,17 @@ interface AjvError {
   params?: Record<string, unknown>
 }
 
+/** A JSON pointer as our fields spell it, the way commands do: /grants/0/scope → .grants[0].scope */
+export function fieldPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) =>
+      /^\d+$/.test(part) ? `[${part}]` : `.${part.replaceAll('~1', '/').replaceAll('~0', '~')}`,
+    )
+    .join('')
+}
+
 /** Turn whatever was thrown into a ZonaError: known codes pass, framework errors are classified. */
 export function classify(error: FastifyError | ZonaError | Error): ZonaError {
   if (error instanceof ZonaError) return error
@@ -74,7 +85,7 @@ export function classify(error: FastifyError | ZonaError | Error): ZonaError {
     const path = `${v.instancePath ?? ''}${missing}${extra}`
     // Fastify calls the query string 'querystring'; our fields say 'query', as hand-made errors do.
     const context = e.validationContext === 'querystring' ? 'query' : (e.validationContext ?? 'body')
-    const field = `${context}${path.replaceAll('/', '.')}`
+    const field = `${context}${fieldPath(path)}`
     const message = extra ? 'is not a known field' : (v.message ?? 'is not valid')
     return new ZonaError('VALIDATION_FAILED', `${field} ${message}`, { field })
   }

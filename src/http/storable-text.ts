@@ -10,13 +10,13 @@ import { ZonaError } from '../errors.ts'
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
-/** The path of the first string (or key) in `value` that cannot be stored, e.g. body.grants.0.role. */
+/** The path of the first string (or key) in `value` that cannot be stored, e.g. body.grants[0].role. */
 export function unstorableField(value: unknown, path: string, depth = 0): string | undefined {
   if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined
   if (value === null || typeof value !== 'object' || depth > 100) return undefined
   const entries = Array.isArray(value) ? value.entries() : Object.entries(value)
   for (const [key, item] of entries) {
-    const at = `${path}.${key}`
+    const at = typeof key === 'number' ? `${path}[${key}]` : `${path}.${key}`
     if (typeof key === 'string' && UNSTORABLE.test(key)) return at
     const found = unstorableField(item, at, depth + 1)
     if (found) return found

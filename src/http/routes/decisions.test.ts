@@ -139,6 +139,14 @@ describeEachBackend('decision API', (backend) => {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     })
     expect(json.json()).toMatchObject({ status: 400, field: 'body' })
+    // Items of a list are named as the commands name them: body.checks[1].node, never body.checks.1.node.
+    const ok = { person: 'bob', permission: 'node.view', node: 'svc-1' }
+    const badShape = await post('/api/v1/check/batch', { checks: [ok, { ...ok, node: { id: 'svc-1' } }] })
+    expect(badShape.json()).toMatchObject({ status: 400, field: 'body.checks[1].node' })
+    const badNode = await post('/api/v1/check/batch', { checks: [ok, ok, { ...ok, node: 'nope' }] })
+    expect(badNode.json()).toMatchObject({ status: 404, field: 'body.checks[2].node' })
+    const nul = await post('/api/v1/check/batch', { checks: [ok, { ...ok, person: 'b\u0000b' }] })
+    expect(nul.json()).toMatchObject({ status: 400, field: 'body.checks[1].person' })
   })
 
   it('refuses callers without a key, or with a wrong one', async () => {

@@ -107,7 +107,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const engine = app.zona.access.engine
-      const results = request.body.checks.map((q, i) => decide(engine, q, `body.checks.${i}`))
+      const results = request.body.checks.map((q, i) => decide(engine, q, `body.checks[${i}]`))
       for (const r of results)
         app.metrics.decisions.inc({ outcome: r.allowed ? 'allow' : 'deny', source: 'api' })
       return { results }
