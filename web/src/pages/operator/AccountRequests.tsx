@@ -31,7 +31,7 @@ export function AccountRequestsScreen() {
   return (
     <>
       <PageTitle sub={t('operator.requests.intro')}>{t('operator.requests.title')}</PageTitle>
-      <div className="op-filters">
+      <div className="op-state">
         <Select
           label={t('operator.requests.state')}
           value={state}

@@ -67,7 +67,10 @@ export function CustomerScreen({ id, portal }: { id: string; portal: PortalInfo 
           <Link to={`/operator/audit?customer=${enc(id)}`}>{t('operator.customer.audit')}</Link>
         </div>
       </section>
-      <PrimarySection customer={id} />
+      {/* Only a catalog with an operator-appointed, limited role has someone to appoint. */}
+      {portal.roles.some((r) => r.appointed_by_operator && r.limit_per_customer !== null) ? (
+        <PrimarySection customer={id} />
+      ) : null}
       <PeopleSection customer={id} portal={portal} />
     </>
   )
