@@ -91,6 +91,7 @@ export function writeScreenshotIndex(languages: readonly string[]) {
     'every screen in every language. Regenerated on each run.',
     // back office (issue 5): its screens come from back-office.test.ts, on sk-isp for its request queue
     'The `operator-*` screens (the back office at /operator) are written by test/e2e/back-office.test.ts on the sk-isp demo.',
+    'The access review, registered people, second factor set-up and ordering screens are written by test/e2e/admin-screens.test.ts.',
     '',
     `| screen | ${languages.join(' | ')} |`,
     `| --- | ${languages.map(() => '---').join(' | ')} |`,

@@ -25,15 +25,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashToken, newToken } from '../../src/auth/tokens.ts'
-import { AccessEngine, type GrantInput } from '../../src/domain/engine.ts'
-import { CustomerTree } from '../../src/domain/tree.ts'
 import { type MailCatcher, startMailCatcher } from '../../src/mail/catcher.ts'
 import { startTestZona, type TestZona } from '../../src/server/testing.ts'
 import { insertGrant } from '../../src/store/grants.ts'
 import { insertPerson, insertSession } from '../../src/store/people.ts'
-import type { Grant } from '../../src/store/schema.ts'
 import { describeEachBackend } from '../../src/store/testing.ts'
-import { insertCustomer, insertNodes, loadTreeShape } from '../../src/store/tree.ts'
+import { insertCustomer, insertNodes } from '../../src/store/tree.ts'
+import {
+  type AuditRow,
+  grantKey,
+  grantsTable,
+  lastAuditId,
+  replayAudit,
+  rows,
+} from './support/audit-replay.ts'
 import { type Answer, Loopback } from './support/loopback.ts'
 
 const ROUNDS = Number(process.env.ZONA_RACE_ROUNDS ?? 30)
@@ -91,9 +96,6 @@ function sane(r: Answer, what: string): void {
     expect(r.json().code, what).toBeTruthy()
   }
 }
-
-const grantKey = (g: { role: string; scopeNodeId: string; options: readonly string[] }) =>
-  `${g.role}@${g.scopeNodeId}${g.options.length ? `[${[...g.options].sort().join(',')}]` : ''}`
 
 function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]]
@@ -196,117 +198,9 @@ const SERIAL_OUTCOMES: Map<string, Op[]> = (() => {
   return out
 })()
 
-// ------------------------------------------------------------------ replaying the audit log
-
-interface AuditRow {
-  id: number | string
-  actor: string
-  action: string
-  before: unknown
-  after: unknown
-}
-
-type GrantJson = Omit<Grant, 'grantedAt' | 'expiresAt'> & { grantedAt: string; expiresAt: string | null }
-
-const rows = (v: unknown): GrantJson[] =>
-  v == null ? [] : Array.isArray(v) ? (v as GrantJson[]) : [v as GrantJson]
-
-function engineInput(g: GrantJson | Grant): GrantInput {
-  return {
-    id: g.id,
-    person: g.personId,
-    role: g.role,
-    scope: g.scopeNodeId,
-    options: g.options,
-    expiresAt: g.expiresAt ? new Date(g.expiresAt).getTime() : null,
-    grantedBy: g.grantedBy,
-    grantedAt: new Date(g.grantedAt).getTime(),
-  }
-}
-
-/**
- * Replays the grant events after `fromId` on the grants as they were then. Returns the grants it
- * ends with, and every recorded change that the delegation rules would not have allowed at the
- * point it was made.
- */
-async function replayAudit(
-  z: TestZona,
-  start: Grant[],
-  fromId: number,
-): Promise<{ grants: Map<string, string>; refused: string[]; events: number }> {
-  const tree = new CustomerTree()
-  for (const n of await loadTreeShape(z.store.db)) {
-    if (n.kind === 'customer') tree.addCustomer(n.id)
-    else if (n.kind === 'account') tree.addAccount(n.id, n.parentId as string)
-    else tree.addService(n.id, n.parentId as string, n.serviceType ?? undefined)
-  }
-  const engine = new AccessEngine(z.zona.catalog, tree)
-  const held = new Map<string, string>()
-  const add = (g: GrantJson | Grant) => {
-    engine.addGrant(engineInput(g))
-    held.set(g.id, `${g.personId} ${grantKey(g)}`)
-  }
-  const remove = (id: string) => {
-    engine.removeGrant(id)
-    held.delete(id)
-  }
-  for (const g of start) add(g)
-  const events = (await z.store.db
-    .selectFrom('auditEvents')
-    .select(['id', 'actor', 'action', 'before', 'after'])
-    .where('id', '>', fromId)
-    .where('action', 'like', 'grant.%')
-    .orderBy('id')
-    .execute()) as AuditRow[]
-  const refused: string[] = []
-  for (const e of events) {
-    const before = rows(e.before)
-    const after = rows(e.after)[0]
-    const byPerson = !e.actor.startsWith('operator:')
-    if (e.action === 'grant.added' && after) {
-      const d = engine.canGrant(e.actor, {
-        person: after.personId,
-        role: after.role,
-        scope: after.scopeNodeId,
-        options: after.options,
-        expiresAt: after.expiresAt ? new Date(after.expiresAt).getTime() : null,
-      })
-      if (byPerson && !d.allowed) refused.push(`event ${e.id}: ${d.reason}`)
-      for (const b of before) remove(b.id)
-      add(after)
-    } else if (e.action === 'grant.changed' && after) {
-      const original = before[0]
-      if (original && byPerson) {
-        const d = engine.canChange(e.actor, original.id, {
-          role: after.role,
-          scope: after.scopeNodeId,
-          options: after.options,
-          expiresAt: after.expiresAt ? new Date(after.expiresAt).getTime() : null,
-        })
-        if (!d.allowed) refused.push(`event ${e.id}: ${d.reason}`)
-      }
-      for (const b of before) remove(b.id)
-      remove(after.id)
-      add(after)
-    } else if (e.action === 'grant.revoked') {
-      for (const b of before) {
-        const d = engine.canRevoke(e.actor, b.id)
-        if (byPerson && !d.allowed) refused.push(`event ${e.id}: ${d.reason}`)
-        remove(b.id)
-      }
-    }
-  }
-  return { grants: held, refused, events: events.length }
-}
-
-async function grantsTable(z: TestZona): Promise<Map<string, string>> {
-  const all = await z.store.db.selectFrom('grants').selectAll().execute()
-  return new Map(all.map((g) => [g.id, `${g.personId} ${grantKey(g)}`]))
-}
-
 /** The server's in-memory engine, grant by grant, against the grants table. */
 async function engineMatchesDatabase(z: TestZona): Promise<void> {
-  const table = await grantsTable(z)
+  const table = await grantsTable(z.store.db)
   const people = await z.store.db.selectFrom('people').select('id').execute()
   const engine = z.zona.access.engine
   const inMemory = new Map<string, string>()
@@ -389,11 +283,7 @@ describeEachBackend('races over HTTP', (backend) => {
 
     it(`two admins grant and revoke one person at once (${ROUNDS} rounds, ${PARALLEL} at a time): each round is a serial order, the audit log replays to the grants table`, async () => {
       const start = await z.store.db.selectFrom('grants').selectAll().execute()
-      const startAudit = await z.store.db
-        .selectFrom('auditEvents')
-        .select((eb) => eb.fn.max('id').as('max'))
-        .executeTakeFirst()
-      const fromId = Number(startAudit?.max ?? 0)
+      const fromId = await lastAuditId(z.store.db)
       const orders = new Map<string, number>()
       const seen = new Set<string>()
 
@@ -485,9 +375,9 @@ describeEachBackend('races over HTTP', (backend) => {
       })
 
       // I5 and I2 over the whole run: the log replays to the table, and every change was allowed when made.
-      const replay = await replayAudit(z, start, fromId)
+      const replay = await replayAudit(z.store.db, z.zona.catalog, start, fromId)
       expect(replay.refused).toEqual([])
-      expect(replay.grants).toEqual(await grantsTable(z))
+      expect(replay.grants).toEqual(await grantsTable(z.store.db))
       expect(replay.events).toBeGreaterThanOrEqual(ROUNDS * 4)
       await engineMatchesDatabase(z)
       // I3: the limited role still has exactly one holder.

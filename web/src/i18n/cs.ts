@@ -495,7 +495,7 @@ export const cs: Messages = {
   // ---- access review (admin screens) ----
   'access.title': 'Přehled přístupů',
   'access.personTitle': 'Přístupy: {name}',
-  'access.nodeTitle': 'Kdo má přístup k {name}',
+  'access.nodeTitle': 'Kdo má přístup: {name}',
   'access.personIntro':
     'Všechny role, které {name} u zákazníka má a které spravujete, kdo je přidělil a co dovolují na účtu nebo službě.',
   'access.nodeIntro': 'Všichni, jejichž role jej zahrnují ({kind}), co tu smějí a kdo jim roli přidělil.',

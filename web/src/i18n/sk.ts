@@ -493,7 +493,7 @@ export const sk: Messages = {
   // ---- access review (admin screens) ----
   'access.title': 'Prehľad prístupov',
   'access.personTitle': 'Prístupy: {name}',
-  'access.nodeTitle': 'Kto má prístup k {name}',
+  'access.nodeTitle': 'Kto má prístup: {name}',
   'access.personIntro':
     'Všetky roly, ktoré má {name} u zákazníka a ktoré spravujete, kto ich pridelil a čo dovoľujú na účte alebo službe.',
   'access.nodeIntro': 'Všetci, ktorých roly ho zahŕňajú ({kind}), čo tu smú a kto im rolu pridelil.',
