@@ -87,8 +87,9 @@ export function writeScreenshotIndex(languages: readonly string[]) {
   const lines = [
     '# Screenshots',
     '',
-    'Written by `npm run test:e2e` (test/e2e/portal.test.ts): the o2-cz demo customer in Debian Chromium,',
-    'every screen in every language. Regenerated on each run.',
+    'Written by `npm run test:e2e` in Debian Chromium: the o2-cz demo customer (test/e2e/portal.test.ts),',
+    'the account-request wizard on sk-isp and the contacts on ovh (test/e2e/journeys.test.ts), and the other',
+    'screens by their own suites; every screen in every language. Regenerated on each run.',
     // back office (issue 5): its screens come from back-office.test.ts, on sk-isp for its request queue
     'The `operator-*` screens (the back office at /operator) are written by test/e2e/back-office.test.ts on the sk-isp demo.',
     'The access review, registered people, second factor set-up and ordering screens are written by test/e2e/admin-screens.test.ts.',

@@ -306,6 +306,10 @@ export const it: Messages = {
   'requests.signInHint': 'Accedi per vedere i dettagli e tutte le tue richieste.',
   'requests.all': 'Tutte le mie richieste',
   'users.findScope': 'Sposta su un altro conto o linea: cercalo per nome o numero',
+  'contacts.unknownHandle': 'Non esiste alcun cliente con questo identificativo.',
+  'contacts.alreadyContact': 'Questo cliente è già questo contatto.',
+  'contacts.cannotConfirm':
+    "Questo cliente non può confermare: l'utenza è disattivata o non ha un indirizzo e-mail.",
   // end account-request wizard and OVH contacts
 
   'reason.NO_GRANTS': 'Non hai alcun profilo presso questo cliente.',

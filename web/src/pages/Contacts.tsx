@@ -159,6 +159,14 @@ function ChangeContactForm({ service, kind, onDone }: { service: string; kind: K
   const [busy, setBusy] = useState(false)
   const [requested, setRequested] = useState<ContactChangeView | null>(null)
   const kindName = t(`contacts.kind.${kind}` as MessageKey)
+  /** The server's refusals about the new contact, in my language. */
+  const newContactText = (e: unknown) => {
+    const p = problemOf(e)
+    if (p?.field !== 'body.new_contact') return undefined
+    if (p.code === 'NOT_FOUND') return t('contacts.unknownHandle')
+    if (p.code === 'CONFLICT') return t('contacts.alreadyContact')
+    return t('contacts.cannotConfirm')
+  }
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     setBusy(true)
@@ -198,6 +206,7 @@ function ChangeContactForm({ service, kind, onDone }: { service: string; kind: K
         name="body.new_contact"
         hint={t('contacts.newContactHint')}
         error={error}
+        message={newContactText(error)}
         value={handle}
         onChange={(e) => setHandle(e.target.value)}
         autoCapitalize="characters"

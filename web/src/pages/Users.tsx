@@ -455,16 +455,22 @@ function ChangeGrant({
   const queryClient = useQueryClient()
   const [role, setRole] = useState(grant.role)
   const [options, setOptions] = useState<string[]>(grant.options)
+  // Moving the grant (e.g. Admin Full on the company to User on one line): the role picker follows the scope.
+  const [scope, setScope] = useState<ScopeChoice>(grant.scope)
   const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState(false)
-  const roleOptions = useRoleOptions(customer, grant.scope.id, { grant: grant.id })
+  const roleOptions = useRoleOptions(customer, scope.id, { grant: grant.id })
+  const moved = scope.id !== grant.scope.id
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     setBusy(true)
     setError(null)
     try {
       await call(() =>
-        api.PATCH('/api/v1/grants/{id}', { params: { path: { id: grant.id } }, body: { role, options } }),
+        api.PATCH('/api/v1/grants/{id}', {
+          params: { path: { id: grant.id } },
+          body: { role, options, ...(moved ? { scope: scope.id } : {}) },
+        }),
       )
       await queryClient.invalidateQueries({ queryKey: ['grants', customer] })
       onDone()
@@ -475,11 +481,21 @@ function ChangeGrant({
     }
   }
   const withCurrent = roleOptions.data?.items.map((o) =>
-    o.role === grant.role ? { ...o, allowed: true } : o,
+    o.role === grant.role && !moved ? { ...o, allowed: true } : o,
   )
   return (
     <form className="change-grant" onSubmit={submit} noValidate>
       <FormError error={error} />
+      <ScopeSearch
+        customer={customer}
+        current={grant.scope}
+        value={scope}
+        onChange={(next) => {
+          setScope(next)
+          setRole(next.id === grant.scope.id ? grant.role : '')
+          setOptions(next.id === grant.scope.id ? grant.options : [])
+        }}
+      />
       <RolePicker
         portal={portal}
         options={withCurrent}
@@ -488,7 +504,7 @@ function ChangeGrant({
           setRole(r)
           setOptions([])
         }}
-        kind={grant.scope.kind}
+        kind={scope.kind}
       />
       <OptionBoxes role={portal.roles.find((r) => r.id === role)} value={options} onChange={setOptions} />
       <div className="actions">
@@ -720,5 +736,78 @@ function PendingInvitations({ customer, portal }: { customer: string; portal: Po
         </table>
       </div>
     </section>
+  )
+}
+
+type ScopeChoice = { id: string; kind: string; name: string | null }
+
+/** The grant's scope, or an account or service found by name or id (the tree's own search, server paged). */
+function ScopeSearch({
+  customer,
+  current,
+  value,
+  onChange,
+}: {
+  customer: string
+  current: ScopeChoice
+  value: ScopeChoice
+  onChange: (scope: ScopeChoice) => void
+}) {
+  const { t } = useI18n()
+  const [q, setQ] = useState('')
+  const [asked, setAsked] = useState('')
+  const found = useQuery({
+    queryKey: ['scope-search', customer, asked],
+    enabled: asked.length > 0,
+    queryFn: () =>
+      call(() =>
+        api.GET('/api/v1/customers/{customer}/tree', {
+          params: { path: { customer }, query: { q: asked, limit: 20 } },
+        }),
+      ),
+  })
+  const choices: ScopeChoice[] = [current, ...(value.id !== current.id ? [value] : [])]
+  for (const i of found.data?.items ?? [])
+    if (!choices.some((c) => c.id === i.id)) choices.push({ id: i.id, kind: i.kind, name: i.name })
+  const label = (c: ScopeChoice) => `${c.name ?? c.id} (${t(`kind.${c.kind}` as MessageKey)})`
+  return (
+    <div className="scope-search">
+      <div className="search">
+        <Field
+          label={t('users.findScope')}
+          name="scope-search"
+          value={q}
+          onChange={(e) => setQ(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') {
+              e.preventDefault()
+              setAsked(q.trim())
+            }
+          }}
+          maxLength={100}
+        />
+        <button type="button" className="secondary" onClick={() => setAsked(q.trim())} disabled={!q.trim()}>
+          {t('tree.searchButton')}
+        </button>
+      </div>
+      {found.isError ? <ErrorBox error={found.error} /> : null}
+      {asked && found.data && found.data.items.length === 0 ? (
+        <p className="muted small">{t('tree.empty')}</p>
+      ) : null}
+      <Select
+        label={t('users.scope')}
+        value={value.id}
+        onChange={(e) => {
+          const next = choices.find((c) => c.id === e.target.value)
+          if (next) onChange(next)
+        }}
+      >
+        {choices.map((c) => (
+          <option key={c.id} value={c.id}>
+            {label(c)}
+          </option>
+        ))}
+      </Select>
+    </div>
   )
 }
