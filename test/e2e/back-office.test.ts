@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApiKey, revokeApiKey } from '../../src/commands/operator/api-keys.ts'
 import { demoOperatorKey } from '../../src/demo/operator-key.ts'
 import { launchBrowser, type Portal, shoot, startPortal, writeScreenshotIndex } from './browser.ts'
 
@@ -20,6 +21,7 @@ interface InPage {
     key(i: number): string | null
   }
   sessionStorage: { getItem(key: string): string | null }
+  document: { activeElement: { getAttribute(name: string): string | null } | null }
 }
 
 const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
@@ -36,6 +38,21 @@ const GOOD_CSV = [
   'service,acme-net-1,acme-east,Fibre 1000,internet,Fiber 1000,active,ACME-2002,',
   '',
 ].join('\n')
+
+/** More of the tree in the flat JSON form: an account under the head office, a line in it. */
+const MORE_JSON = JSON.stringify({
+  accounts: [{ id: 'acme-west', name: 'West branch', parent: 'acme-hq' }],
+  services: [
+    {
+      id: 'acme-line-3',
+      parent: 'acme-west',
+      name: '+421 900 000 003',
+      service_type: 'mobile',
+      tariff: 'Business M',
+      status: 'active',
+    },
+  ],
+})
 
 /** The same with two bad rows: an unknown parent on line 3 and a bad status on line 4. */
 const BAD_CSV = [
@@ -112,7 +129,17 @@ describe('the back office in Chromium (sk-isp)', () => {
       .poll(() => page.locator('.field-error').textContent())
       .toBe('This key is not valid or was revoked.')
 
-    await signIn(page)
+    // By keyboard alone: the heading has focus, Tab reaches the key, Enter opens the back office.
+    await page.goto('/operator')
+    await heading(page).waitFor()
+    await page.keyboard.press('Tab')
+    await expect
+      .poll(() =>
+        page.evaluate(() => (globalThis as unknown as InPage).document.activeElement?.getAttribute('name')),
+      )
+      .toBe('operator-key')
+    await page.keyboard.type(key)
+    await page.keyboard.press('Enter')
     await expect.poll(() => heading(page).textContent()).toBe('Customers')
     expect(await page.locator('table.op-customers').textContent()).toContain(DEMO_CUSTOMER)
     const stored = await page.evaluate(() => {
@@ -134,6 +161,24 @@ describe('the back office in Chromium (sk-isp)', () => {
     await expect.poll(() => heading(page).textContent()).toBe('Customers')
 
     await page.getByRole('button', { name: 'Sign out (forget the key)' }).click()
+    await expect.poll(() => heading(page).textContent()).toBe('Back office')
+    expect(
+      await page.evaluate(() => (globalThis as unknown as InPage).sessionStorage.getItem('zona.operatorKey')),
+    ).toBeNull()
+  })
+
+  it('asks for a key again once the key in use is revoked', async () => {
+    const zona = portal.running.zona
+    const { apiKey, key: temporary } = await createApiKey(
+      zona,
+      { id: 'test' },
+      { name: 'shift-b', scope: 'operator' },
+    )
+    const page = await newPage()
+    await signIn(page, temporary)
+    await expect.poll(() => heading(page).textContent()).toBe('Customers')
+    await revokeApiKey(zona, { id: 'test' }, apiKey.id)
+    await page.getByRole('link', { name: 'Audit log' }).click()
     await expect.poll(() => heading(page).textContent()).toBe('Back office')
     expect(
       await page.evaluate(() => (globalThis as unknown as InPage).sessionStorage.getItem('zona.operatorKey')),
@@ -180,9 +225,17 @@ describe('the back office in Chromium (sk-isp)', () => {
     expect(await page.locator('.import-job .alert.success').textContent()).toContain(
       'Imported 2 accounts and 3 services.',
     )
+    // JSON adds to the tree already there.
+    await file.setInputFiles({
+      name: 'more.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(MORE_JSON),
+    })
+    await page.getByRole('button', { name: 'Import', exact: true }).click()
+    await expect.poll(() => page.locator('.import-state').textContent()).toBe('Done – 2 / 2')
     await page.getByRole('link', { name: 'Back to the customer' }).click()
-    await expect.poll(() => page.locator('.op-counts').textContent()).toContain('2 accounts')
-    expect(await page.locator('.op-counts').textContent()).toContain('3 services')
+    await expect.poll(() => page.locator('.op-counts').textContent()).toContain('3 accounts')
+    expect(await page.locator('.op-counts').textContent()).toContain('4 services')
 
     // sk-isp calls the operator-appointed role "Primary account".
     const primary = page.locator('section[aria-labelledby=op-primary-h]')
@@ -316,6 +369,12 @@ describe('the back office in Chromium (sk-isp)', () => {
     await phone.goto(`/operator/audit?customer=${CUSTOMER}`)
     await phone.locator('table.op-audit tbody tr').first().waitFor()
     await shoot(phone, 'en', 'phone-operator-audit')
+    // The page itself never scrolls sideways on a phone (wide tables scroll in their own box).
+    const wide = await phone.evaluate(() => {
+      const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+      return d.documentElement.scrollWidth
+    })
+    expect(wide).toBeLessThanOrEqual(390)
     writeScreenshotIndex(LANGUAGES)
   })
 })
