@@ -22,7 +22,7 @@
  * the log of every call of the failing run.
  *
  * Size: ZONA_MODEL_RUNS sequences per preset (default 24) of up to ZONA_MODEL_STEPS steps (default
- * 30); ZONA_MODEL_PRESETS=o2-cz,ovh to run some presets only; ZONA_MODEL_SEED to replay a seed.
+ * 40); ZONA_MODEL_PRESETS=o2-cz,ovh to run some presets only; ZONA_MODEL_SEED to replay a seed.
  */
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
@@ -46,7 +46,7 @@ const PASSWORD = 'correct horse battery 42'
 const ALL_PRESETS = ['o2-cz', 'nos-pt', 'ovh', 'sk-isp', 'tim-business']
 const PRESETS = process.env.ZONA_MODEL_PRESETS?.split(',').filter(Boolean) ?? ALL_PRESETS
 const RUNS = Number(process.env.ZONA_MODEL_RUNS ?? 24)
-const STEPS = Number(process.env.ZONA_MODEL_STEPS ?? 30)
+const STEPS = Number(process.env.ZONA_MODEL_STEPS ?? 40)
 const SEED = process.env.ZONA_MODEL_SEED ? Number(process.env.ZONA_MODEL_SEED) : undefined
 
 /** Far enough ahead never to pass during a run; two of them, so the ceiling's "for as long" counts. */
@@ -81,9 +81,6 @@ const TREE: { id: string; kind: Kind; parent: string | null; serviceType?: strin
   { id: 'S3', kind: 'service', parent: 'B1', serviceType: 'housing' },
   { id: 'S4', kind: 'service', parent: 'A2', serviceType: 'voip' },
 ]
-const NODES = TREE.map((n) => n.id)
-const SERVICES = TREE.filter((n) => n.kind === 'service').map((n) => n.id)
-const BILLED = TREE.map((n) => n.id)
 /** P0 holds the operator-appointed role; P1-P3 start with random grants; N1-N3 exist once they accept an invitation. */
 const SLOTS = ['P0', 'P1', 'P2', 'P3', 'N1', 'N2', 'N3']
 
@@ -255,6 +252,16 @@ function expectSame(m: Model, step: string, what: string, got: unknown, want: un
 
 // ------------------------------------------------------------------------------ steps
 
+/**
+ * The n-th of `pool`; three times in four (n % 4 > 0) among those `aimed` keeps, when there are any,
+ * so that most calls are ones the actor could sensibly make and the rest anything at all.
+ */
+function choose<T>(pool: readonly T[], n: number, aimed: (x: T) => boolean): T {
+  const near = pool.filter(aimed)
+  const from = n % 4 > 0 && near.length > 0 ? near : pool
+  return from[(n >> 2) % from.length] as T
+}
+
 type Action =
   | {
       do: 'grant'
@@ -298,26 +305,44 @@ const ORDERS: [string, string, object][] = [
 ]
 
 class Step implements fc.AsyncCommand<Model, Real> {
-  /** What the step did in the last run, in the model's words (shown in the shrunk sequence). */
+  /** What the step does in the current run, in the model's words (the run's log shows it). */
   private done = ''
   constructor(readonly a: Action) {}
 
   check(m: Readonly<Model>): boolean {
     const a = this.a
-    if ('actor' in a && !m.slots[a.actor]?.id) return false
     if ((a.do === 'grant' || a.do === 'status') && !m.slots[a.target]?.id) return false
     if (a.do === 'accept') return m.invitations.some((i) => i.state === 'pending')
     return true
   }
 
+  /**
+   * The drawn numbers: one Step object runs in many shrinking attempts, so what it did is told by the
+   * failing run's log (in the error), not here.
+   */
   toString(): string {
-    return this.done || JSON.stringify(this.a)
+    const { do: what, ...rest } = this.a
+    return `${what}(${Object.entries(rest)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ')})`
   }
 
   async run(m: Model, r: Real): Promise<void> {
     const a = this.a
     if (a.do === 'accept') return this.accept(m, r, a.invitation)
-    const slot = m.slots[a.actor] as Slot
+    // Who acts: anyone who has a login; for delegation aimed at people whose roles may grant something.
+    const delegates =
+      a.do === 'grant' || a.do === 'change' || a.do === 'revoke' || a.do === 'invite' || a.do === 'status'
+    const slot = choose(
+      m.slots.filter((s) => s.id),
+      a.actor,
+      (s) =>
+        !delegates ||
+        m.ref.grants.some(
+          (g) =>
+            g.person === s.label && (m.def.roles.find((x) => x.id === g.role)?.may_grant ?? []).length > 0,
+        ),
+    )
     const actor = slot.label
     // A deactivated person: every call answers 401, and nothing changes (I6).
     if (m.ref.inactive[actor]) {
@@ -355,15 +380,27 @@ class Step implements fc.AsyncCommand<Model, Real> {
     }
   }
 
-  private nodeOf(r: Real, kind: Kind, n: number): string {
-    const of = TREE.filter((x) => x.kind === kind)
-    return idOf(r.run, (of[n % of.length] as { id: string }).id)
+  /** A node of the kind (any kind: null); aimed at those the actor sees. */
+  private nodeOf(m: Model, r: Real, actor: string, kind: Kind | null, n: number): string {
+    const pool = TREE.filter((x) => kind === null || x.kind === kind).map((x) => idOf(r.run, x.id))
+    return choose(pool, n, (id) => sees(m, actor, id))
+  }
+
+  /** A role of the catalog (of a scope kind, when given); aimed at those the actor's roles may grant. */
+  private roleOf(m: Model, actor: string, n: number, kind?: Kind): RoleDefinition {
+    const may = new Set(
+      m.ref.grants
+        .filter((g) => g.person === actor)
+        .flatMap((g) => m.def.roles.find((x) => x.id === g.role)?.may_grant ?? []),
+    )
+    const pool = m.def.roles.filter((x) => kind === undefined || x.scope === kind)
+    return choose(pool, n, (x) => may.has(x.id))
   }
 
   private async grant(m: Model, r: Real, actor: string, session: string, a: Action & { do: 'grant' }) {
-    const role = m.def.roles[a.role % m.def.roles.length] as RoleDefinition
+    const role = this.roleOf(m, actor, a.role)
     const target = m.slots[a.target] as Slot
-    const scope = this.nodeOf(r, role.scope, a.node)
+    const scope = this.nodeOf(m, r, actor, role.scope, a.node)
     const options = optionsOf(role, a.options)
     const expiresAt = EXPIRIES[a.expiry % EXPIRIES.length] ?? null
     this.done = `${actor} grants ${showGrant(m, { person: target.label, role: role.id, scope, options })}${expiresAt ? ` until ${expiresAt.slice(0, 4)}` : ''}`
@@ -420,8 +457,11 @@ class Step implements fc.AsyncCommand<Model, Real> {
     }
   }
 
-  private pickGrant(m: Model, n: number): RefGrant | undefined {
-    return m.ref.grants.length ? m.ref.grants[n % m.ref.grants.length] : undefined
+  /** A grant of the customer; aimed at other people's grants the actor sees. */
+  private pickGrant(m: Model, actor: string, n: number): RefGrant | undefined {
+    return m.ref.grants.length
+      ? choose(m.ref.grants, n, (g) => g.person !== actor && sees(m, actor, g.scope))
+      : undefined
   }
 
   /** The grant is found when the actor sees its scope or it is their own; otherwise 404 like a missing id. */
@@ -430,7 +470,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
   }
 
   private async change(m: Model, r: Real, actor: string, session: string, a: Action & { do: 'change' }) {
-    const g = this.pickGrant(m, a.grant)
+    const g = this.pickGrant(m, actor, a.grant)
     if (!g) {
       this.done = `${actor} changes a grant (there is none)`
       return
@@ -444,8 +484,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
     const kind = (m.ref.nodes[g.scope] as RefNode).kind
     if (a.what === 'role') {
       // Another role of the same scope kind: a reduce or a widen (e.g. Admin Light to User).
-      const same = m.def.roles.filter((x) => x.scope === kind)
-      role = same[a.role % same.length] as RoleDefinition
+      role = this.roleOf(m, actor, a.role, kind)
       options = optionsOf(role, a.options)
       body.role = role.id
       body.options = options
@@ -453,7 +492,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
       options = optionsOf(role, a.options)
       body.options = options
     } else if (a.what === 'scope') {
-      scope = this.nodeOf(r, kind, a.node)
+      scope = this.nodeOf(m, r, actor, kind, a.node)
       body.scope = scope
     } else {
       expiresAt = EXPIRIES[a.expiry % EXPIRIES.length] ?? null
@@ -489,7 +528,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
   }
 
   private async revoke(m: Model, r: Real, actor: string, session: string, n: number) {
-    const g = this.pickGrant(m, n)
+    const g = this.pickGrant(m, actor, n)
     if (!g) {
       this.done = `${actor} revokes a grant (there is none)`
       return
@@ -541,8 +580,8 @@ class Step implements fc.AsyncCommand<Model, Real> {
     const seen = new Set<string>()
     const grants: Invitation['grants'] = []
     for (const x of a.grants) {
-      const role = m.def.roles[x.role % m.def.roles.length] as RoleDefinition
-      const scope = this.nodeOf(r, role.scope, x.node)
+      const role = this.roleOf(m, actor, x.role)
+      const scope = this.nodeOf(m, r, actor, role.scope, x.node)
       if (seen.has(`${role.id} ${scope}`)) continue
       seen.add(`${role.id} ${scope}`)
       grants.push({
@@ -655,7 +694,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
   }
 
   private async service(m: Model, r: Real, actor: string, session: string, n: number) {
-    const node = idOf(r.run, SERVICES[n % SERVICES.length] as string)
+    const node = this.nodeOf(m, r, actor, 'service', n)
     this.done = `${actor} reads the page of ${labelOf(node)}`
     const res = await send(r, 'GET', `/services/${node}`, session)
     const want = perms(m, actor, node)
@@ -668,7 +707,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
   }
 
   private async invoices(m: Model, r: Real, actor: string, session: string, n: number) {
-    const node = idOf(r.run, BILLED[n % BILLED.length] as string)
+    const node = this.nodeOf(m, r, actor, null, n)
     const on = m.ref.nodes[node]?.kind === 'service' ? 'services' : 'accounts'
     this.done = `${actor} reads the invoices of ${labelOf(node)}`
     const res = await send(r, 'GET', `/${on}/${node}/invoices`, session)
@@ -687,7 +726,7 @@ class Step implements fc.AsyncCommand<Model, Real> {
 
   private async tree(m: Model, r: Real, actor: string, session: string, a: Action & { do: 'tree' }) {
     const customer = idOf(r.run, 'C')
-    const parent = idOf(r.run, NODES[a.node % NODES.length] as string)
+    const parent = this.nodeOf(m, r, actor, null, a.node)
     this.done = a.roots ? `${actor} reads their roots` : `${actor} reads the children of ${labelOf(parent)}`
     const res = await send(
       r,
@@ -720,8 +759,8 @@ class Step implements fc.AsyncCommand<Model, Real> {
   private async order(m: Model, r: Real, actor: string, session: string, a: Action & { do: 'order' }) {
     const [kind, permission, payload] = ORDERS[a.kind % ORDERS.length] as [string, string, object]
     const onAccount = kind === 'new-service'
-    const pool = onAccount ? TREE.filter((n) => n.kind !== 'service').map((n) => n.id) : SERVICES
-    const node = idOf(r.run, pool[a.node % pool.length] as string)
+    const pool = TREE.filter((n) => (n.kind === 'service') !== onAccount).map((n) => idOf(r.run, n.id))
+    const node = choose(pool, a.node, (id) => sees(m, actor, id))
     this.done = `${actor} orders ${kind} on ${labelOf(node)}`
     const res = await send(r, 'POST', `/${onAccount ? 'accounts' : 'services'}/${node}/orders`, session, {
       kind,
@@ -736,31 +775,40 @@ class Step implements fc.AsyncCommand<Model, Real> {
 // ------------------------------------------------------------------------------ arbitraries
 
 const slot = fc.nat({ max: SLOTS.length - 1 })
-/** Who acts: mostly the people who exist from the start, sometimes an invitee (skipped until they accept). */
-const actor = fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: slot })
 const pick = fc.nat({ max: 99 })
+/** Who acts: resolved among the people with a login when the step runs (see `choose`). */
+const actor = pick
 const grantShape = fc.record({ role: pick, node: pick, options: fc.nat({ max: 7 }), expiry: pick })
 
+/** Delegation (grant, change, invite) drawn three times as often as each other step. */
+const delegation = (arb: fc.Arbitrary<Step>) => [arb, arb, arb]
+
 const steps = [
-  fc
-    .record({ actor, target: slot, role: pick, node: pick, options: fc.nat({ max: 7 }), expiry: pick })
-    .map((a) => new Step({ do: 'grant', ...a })),
-  fc
-    .record({
-      actor,
-      grant: pick,
-      what: fc.constantFrom<'role' | 'options' | 'scope' | 'expiry'>('role', 'options', 'scope', 'expiry'),
-      role: pick,
-      node: pick,
-      options: fc.nat({ max: 7 }),
-      expiry: pick,
-    })
-    .map((a) => new Step({ do: 'change', ...a })),
+  ...delegation(
+    fc
+      .record({ actor, target: slot, role: pick, node: pick, options: fc.nat({ max: 7 }), expiry: pick })
+      .map((a) => new Step({ do: 'grant', ...a })),
+  ),
+  ...delegation(
+    fc
+      .record({
+        actor,
+        grant: pick,
+        what: fc.constantFrom<'role' | 'options' | 'scope' | 'expiry'>('role', 'options', 'scope', 'expiry'),
+        role: pick,
+        node: pick,
+        options: fc.nat({ max: 7 }),
+        expiry: pick,
+      })
+      .map((a) => new Step({ do: 'change', ...a })),
+  ),
   fc.record({ actor, grant: pick }).map((a) => new Step({ do: 'revoke', ...a })),
   fc.record({ actor, target: slot, active: fc.boolean() }).map((a) => new Step({ do: 'status', ...a })),
-  fc
-    .record({ actor, target: slot, grants: fc.array(grantShape, { minLength: 1, maxLength: 2 }) })
-    .map((a) => new Step({ do: 'invite', ...a })),
+  ...delegation(
+    fc
+      .record({ actor, target: slot, grants: fc.array(grantShape, { minLength: 1, maxLength: 2 }) })
+      .map((a) => new Step({ do: 'invite', ...a })),
+  ),
   fc.record({ invitation: pick }).map((a) => new Step({ do: 'accept', ...a })),
   fc.record({ actor, node: pick }).map((a) => new Step({ do: 'service', ...a })),
   fc.record({ actor, node: pick }).map((a) => new Step({ do: 'invoices', ...a })),
@@ -876,7 +924,12 @@ async function setUp(
   await grant('P0', operatorRole(def), customer, [], null)
   const customerRoles = def.roles.filter((r) => r.appointed_by !== 'operator')
   for (const f of start) {
-    const role = customerRoles[f.role % customerRoles.length] as RoleDefinition
+    // Aimed at roles that manage people, so delegation by others than P0 happens often.
+    const role = choose(
+      customerRoles,
+      f.role,
+      (x) => x.permissions === 'all' && !x.except?.includes('users.manage'),
+    )
     const of = TREE.filter((n) => n.kind === role.scope)
     const scope = idOf(run, (of[f.node % of.length] as { id: string }).id)
     const label = SLOTS[f.slot] as string
