@@ -70,8 +70,12 @@ export function CustomersScreen() {
                 <tr>
                   <th scope="col">{t('operator.customers.name')}</th>
                   <th scope="col">{t('operator.customers.id')}</th>
-                  <th scope="col">{t('operator.customers.preset')}</th>
-                  <th scope="col">{t('operator.customers.created')}</th>
+                  <th scope="col" className="op-wide">
+                    {t('operator.customers.preset')}
+                  </th>
+                  <th scope="col" className="op-wide">
+                    {t('operator.customers.created')}
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -83,8 +87,8 @@ export function CustomersScreen() {
                     <td>
                       <code>{c.id}</code>
                     </td>
-                    <td>{c.preset}</td>
-                    <td>{date(c.created_at)}</td>
+                    <td className="op-wide">{c.preset}</td>
+                    <td className="op-wide">{date(c.created_at)}</td>
                   </tr>
                 ))}
               </tbody>
