@@ -333,7 +333,7 @@ function NodeAccess({
           <p className="muted">{t('access.nobody')}</p>
         ) : (
           <div className="table-wrap">
-            <table className="node-access">
+            <table className="node-access stack">
               <thead>
                 <tr>
                   <th scope="col">{t('access.holder')}</th>
@@ -346,7 +346,7 @@ function NodeAccess({
               <tbody>
                 {items.map(({ grant: g, permissions, active }) => (
                   <tr key={g.id} className={active ? undefined : 'inactive'}>
-                    <td>
+                    <td data-label={t('access.holder')}>
                       <Link to={`/c/${enc(customer)}/access?person=${enc(g.person.id)}&node=${enc(node)}`}>
                         {g.person.display_name ?? g.person.id}
                       </Link>
@@ -362,7 +362,7 @@ function NodeAccess({
                         ) : null}
                       </div>
                     </td>
-                    <td>
+                    <td data-label={t('access.via')}>
                       <strong>{text.role(g.role)}</strong>
                       {g.options.length ? (
                         <div className="muted small">+ {text.options(g.role, g.options)}</div>
@@ -371,7 +371,7 @@ function NodeAccess({
                         {g.scope.name ?? g.scope.id} ({t(`kind.${g.scope.kind}` as MessageKey)})
                       </div>
                     </td>
-                    <td>
+                    <td data-label={t('access.canHere')}>
                       {active ? null : <div className="small">{t('access.inactive')}</div>}
                       <details className="perms">
                         <summary>{t('access.permissions', { count: permissions.length })}</summary>
@@ -382,11 +382,13 @@ function NodeAccess({
                         </ul>
                       </details>
                     </td>
-                    <td>
+                    <td data-label={t('users.grantedBy')}>
                       {text.person(g.granted_by)}
                       <div className="muted small">{date(g.granted_at)}</div>
                     </td>
-                    <td>{g.expires_at ? date(g.expires_at) : t('access.noExpiry')}</td>
+                    <td data-label={t('profile.expires')}>
+                      {g.expires_at ? date(g.expires_at) : t('access.noExpiry')}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -104,7 +104,7 @@ export function RegistrationsScreen({ customer, portal }: { customer: string; po
         <p className="muted">{t('reg.none')}</p>
       ) : (
         <div className="table-wrap">
-          <table className="registrations">
+          <table className="registrations stack">
             <thead>
               <tr>
                 <th scope="col">{t('users.person')}</th>
@@ -191,7 +191,7 @@ function RegistrationRow({
   }
   return (
     <tr className={off ? 'inactive deactivated' : undefined}>
-      <td>
+      <td data-label={t('users.person')}>
         <strong>{name}</strong>
         <div className="muted small">{[p?.login, p?.email ?? r.email].filter(Boolean).join(' · ')}</div>
         {p && r.grants.length > 0 ? (
@@ -200,11 +200,13 @@ function RegistrationRow({
           </Link>
         ) : null}
       </td>
-      <td>
+      <td data-label={t('reg.status')}>
         <span className={`badge status-${r.status}`}>{t(`reg.status.${r.status}` as MessageKey)}</span>
       </td>
-      <td>{p ? (p.last_login_at ? dateTime(p.last_login_at) : t('reg.neverSignedIn')) : '–'}</td>
-      <td>
+      <td data-label={t('reg.lastLogin')}>
+        {p ? (p.last_login_at ? dateTime(p.last_login_at) : t('reg.neverSignedIn')) : '–'}
+      </td>
+      <td data-label={t('reg.roles')}>
         <ul className="plain small">
           {r.grants.map((g) => (
             <li key={g.id} className={g.active ? undefined : 'inactive'}>
