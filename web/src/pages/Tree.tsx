@@ -154,12 +154,13 @@ function TreeList({ customer }: { customer: string }) {
   const rows: Row[] = []
   const walk = (key: string, depth: number) => {
     const b = branches.get(key)
+    // What is on order comes first under its account: it is what the person just did.
+    for (const order of ordered.get(key) ?? []) rows.push({ type: 'ordered', order, depth })
     for (const item of b?.items ?? []) {
       const withOrders = ordered.has(item.id) ? { ...item, has_children: true } : item
       rows.push({ type: 'node', item: withOrders, depth })
       if (expanded.has(item.id)) walk(item.id, depth + 1)
     }
-    for (const order of ordered.get(key) ?? []) rows.push({ type: 'ordered', order, depth })
     if (!b || b.loading || b.next !== null || b.error)
       rows.push({ type: 'more', key, depth, loading: !b || b.loading, error: b?.error ?? null })
   }
