@@ -510,7 +510,7 @@ export const en = {
   'access.holder': 'Person',
   'access.via': 'Role and scope',
   'access.canHere': 'Can do here',
-  'access.permissions': '{count} permissions',
+  'access.permissions': 'permissions: {count}',
   'access.inactive': 'gives nothing now (expired or deactivated)',
   'access.everyone': 'Everyone with access',
   'access.nobody': 'Nobody you manage holds a role covering this.',

@@ -517,7 +517,7 @@ export const it: Messages = {
   'access.holder': 'Persona',
   'access.via': 'Ruolo e ambito',
   'access.canHere': 'Può fare qui',
-  'access.permissions': '{count} permessi',
+  'access.permissions': 'permessi: {count}',
   'access.inactive': 'ora non dà nulla (scaduto o accesso disattivato)',
   'access.everyone': 'Tutti con accesso',
   'access.nobody': 'Nessuno che gestisci ha un ruolo qui.',

@@ -515,7 +515,7 @@ export const pt: Messages = {
   'access.holder': 'Pessoa',
   'access.via': 'Perfil e âmbito',
   'access.canHere': 'Pode fazer aqui',
-  'access.permissions': '{count} permissões',
+  'access.permissions': 'permissões: {count}',
   'access.inactive': 'não dá nada agora (expirou ou acesso desativado)',
   'access.everyone': 'Todos com acesso',
   'access.nobody': 'Ninguém que gere tem aqui um perfil.',
