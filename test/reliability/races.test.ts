@@ -40,34 +40,12 @@ import {
   rows,
 } from './support/audit-replay.ts'
 import { type Answer, Loopback } from './support/loopback.ts'
+import { shuffled } from './support/seeded.ts'
 
 const ROUNDS = Number(process.env.ZONA_RACE_ROUNDS ?? 30)
 const PARALLEL = Number(process.env.ZONA_RACE_PARALLEL ?? 3)
 const DAY = 86_400_000
 const SEED = Number(process.env.ZONA_RACE_SEED ?? 20261122)
-
-/** A small seeded generator (mulberry32): the order requests leave in changes from round to round. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** The items in a seeded random order. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const next = random(seed)
-  const out = [...items]
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1))
-    ;[out[i], out[j]] = [out[j] as T, out[i] as T]
-  }
-  return out
-}
 
 /** Runs `round(0 … n-1)`, `parallel` rounds at a time. */
 async function inBatches(n: number, parallel: number, round: (i: number) => Promise<void>): Promise<void> {
