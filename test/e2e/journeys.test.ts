@@ -366,6 +366,20 @@ describe('sk-isp: the account-request wizard, approved by the operator', () => {
     await page.locator('.row').first().waitFor()
     expect(await page.locator('nav').textContent()).not.toContain('Faktúry')
 
+    // The primary account switches invoices on for the new account (seed 003: "Upraviť konto").
+    const primary = await newPage(portal)
+    await signIn(primary, loginOf(portal, 'Milan Kováč'))
+    await primary.locator('.who').waitFor()
+    await primary.locator('nav').getByRole('link', { name: 'Používatelia', exact: true }).click()
+    const row = primary.locator('table.grants tbody tr', { hasText: 'Nový Kolega' })
+    await row.getByRole('button', { name: 'Zmeniť' }).click()
+    await row.getByLabel('prístup k faktúram').check()
+    await row.getByRole('button', { name: 'Uložiť' }).click()
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toContain('prístup k faktúram')
+    await page.reload()
+    await page.locator('nav').getByRole('link', { name: 'Faktúry', exact: true }).click()
+    await page.locator('table.invoices tbody tr').first().waitFor()
+
     // The link worked once.
     const again = await newPage(portal)
     await again.goto(`/account-request?token=${token}`)
@@ -410,7 +424,11 @@ describe('sk-isp: the account-request wizard, approved by the operator', () => {
       await page.locator('.alert.success').waitFor()
       await shoot(page, lang, 'account-request-sent')
       await page.goto(`/account-request?token=${token}`)
-      await page.locator('input[name="body.password"]').waitFor()
+      await page.locator('input[name="body.password"], main [role=alert]').first().waitFor()
+      expect(
+        await page.locator('main [role=alert]').count(),
+        (await page.locator('main').textContent()) ?? '',
+      ).toBe(0)
       await shoot(page, lang, 'account-request-password', true)
       await page.context().close()
     }
@@ -427,7 +445,7 @@ describe('OVH screens in every language', () => {
   })
   afterAll(() => portal?.close())
 
-  it('takes screenshots of the contacts, a request waiting for the other party and the e-mail link', async () => {
+  it('takes screenshots of the contacts, a request waiting for the other party and the e-mail link, which then refuses it', async () => {
     const owner = await newPage(portal)
     await signIn(owner, loginOf(portal, 'Pavel Šimek'))
     await owner.locator('.who').waitFor()
@@ -473,5 +491,23 @@ describe('OVH screens in every language', () => {
       await visitor.context().close()
     }
     writeScreenshotIndex(LANGUAGES)
+
+    // The new contact refuses from the link: the change ends and the service keeps its contact.
+    const refusing = await newPage(portal, 'en')
+    await refusing.goto(`/contact-changes/${changeId}?token=${code}`)
+    await refusing.getByRole('button', { name: 'Refuse', exact: true }).click()
+    await expect.poll(() => refusing.locator('.alert.success').textContent()).toContain('refused')
+    expect(await refusing.locator('.change-card .badge').textContent()).toBe('refused')
+    await owner.evaluate((l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l), 'en')
+    await owner.goto('/c/hosting-praha/contacts')
+    const card = owner.locator('.change-card', { hasText: 'David Říha' })
+    await expect.poll(() => card.locator('.badge').textContent()).toBe('refused')
+    expect(await card.textContent()).toContain('Refused by David Říha')
+    await owner.goto('/c/hosting-praha/services/hp-produkce-vps-002')
+    const technical = owner.locator(
+      'section[aria-labelledby=svc-contacts] .contact-cell[data-kind=technical]',
+    )
+    await expect.poll(() => technical.textContent()).toContain('Pavel Šimek')
+    expect(await technical.textContent()).not.toContain('David Říha')
   })
 })
