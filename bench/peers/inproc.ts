@@ -113,8 +113,16 @@ export async function runInProcess(
   const examples: string[] = []
   let checkMismatches = 0
   const answers: boolean[] = []
+  // The comparison can take minutes (SpiceDB on the large customer): say how far it got.
+  let told = performance.now()
+  const progress = (done: number) => {
+    if (performance.now() - told < 15_000) return
+    told = performance.now()
+    say(`${system.id}: ${done} of ${n} checks compared so far`)
+  }
   if (extra.bulk) {
     for (let i = 0; i < n; i += BULK) {
+      progress(i)
       const batch = []
       for (let j = i; j < Math.min(n, i + BULK); j++)
         batch.push({
@@ -125,8 +133,10 @@ export async function runInProcess(
       answers.push(...(await extra.bulk(batch)))
     }
   } else
-    for (let i = 0; i < n; i++)
+    for (let i = 0; i < n; i++) {
+      if (i % 256 === 0) progress(i)
       answers.push(await system.check(q.person[i] as string, q.permission[i] as string, q.node[i] as string))
+    }
   for (let i = 0; i < n; i++)
     if (answers[i] !== q.allowed[i]) {
       checkMismatches++
