@@ -463,11 +463,9 @@ class Step implements fc.AsyncCommand<Model, Real> {
     }
   }
 
-  /** A grant of the customer; aimed at other people's grants the actor sees. */
+  /** A grant of the customer; aimed at those the actor sees (their own too: widening oneself is the escalation to catch). */
   private pickGrant(m: Model, actor: string, n: number): RefGrant | undefined {
-    return m.ref.grants.length
-      ? choose(m.ref.grants, n, (g) => g.person !== actor && sees(m, actor, g.scope))
-      : undefined
+    return m.ref.grants.length ? choose(m.ref.grants, n, (g) => sees(m, actor, g.scope)) : undefined
   }
 
   /** The grant is found when the actor sees its scope or it is their own; otherwise 404 like a missing id. */
