@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { requestPasswordReset } from '../commands/auth/password.ts'
+import { readConfig } from '../config.ts'
+import { startMailCatcher } from '../mail/catcher.ts'
 import { describeEachBackend } from '../store/testing.ts'
+import { startZona } from './start.ts'
 import { startTestZona, type TestZona } from './testing.ts'
 
 describeEachBackend('ZONA_OPERATOR_KEY', (backend) => {
@@ -26,4 +30,29 @@ describeEachBackend('ZONA_OPERATOR_KEY', (backend) => {
     })
     expect(wrong.statusCode).toBe(401)
   })
+})
+
+it('puts the real port into e-mail links when it listens on port 0', async () => {
+  const read = readConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ZONA_DATA_DIR: 'memory://',
+    ZONA_LOG_LEVEL: 'silent',
+  })
+  if (!read.ok) throw new Error(read.errors.join('\n'))
+  const catcher = await startMailCatcher({ port: 0 })
+  const running = await startZona(read.config, { logger: false, mailCatcher: catcher })
+  try {
+    await running.zona.store.db
+      .insertInto('people')
+      .values({ id: 'eva', login: 'eva', displayName: 'Eva', email: 'eva@example.com' })
+      .execute()
+    await requestPasswordReset(running.zona, { loginOrEmail: 'eva', actor: { id: 'anonymous' } })
+    const mail = await catcher.waitFor((m) => m.to === 'eva@example.com')
+    expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/)
+    expect(mail.text).toContain(`${running.url}/reset-password?token=`)
+  } finally {
+    await running.close()
+    await catcher.close()
+  }
 })

@@ -104,6 +104,8 @@ export async function startZona(config: Config, options: StartOptions = {}): Pro
   let url = ''
   if (options.listen !== false) {
     url = await app.listen({ port: config.PORT, host: config.HOST })
+    // Port 0 (tests, benchmarks) is only known now: links in e-mails must carry the real one.
+    if (config.PORT === 0 && !config.ZONA_PUBLIC_URL) zona.config.publicUrl = url
   } else await app.ready()
   // Mail goes out only once the app is up; the outbox keeps whatever was queued before.
   const smtpUrl = options.mailCatcher?.url ?? config.SMTP_URL
