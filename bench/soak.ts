@@ -314,6 +314,8 @@ const lines = [
   `| decision API (/check, /list) | ${decisionTotals.requests} | ${decisionTotals.perSecond.toFixed(0)} | ${decisionTotals.p50} ms | ${decisionTotals.p99Median} ms | ${decisionTotals.p99Worst} ms | ${decisionTotals.errors} |`,
   '',
   `Errors (connection errors, timeouts and non-2xx answers): **${errors}**${errors ? ' – the run FAILED' : ''}.`,
+  // Each window also waits for its last answers and a full GC: the wall time is longer than the load time.
+  `Load ${windows.length * windowSeconds} s; wall time ${((windows[windows.length - 1]?.at ?? 0) / 60).toFixed(1)} min.`,
   '',
   '## Memory of the server process',
   '',
