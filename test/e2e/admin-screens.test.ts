@@ -5,56 +5,36 @@
  * factor set up from My profile, ordering a new service (shown in the tree), and screenshots of each
  * new screen in every language.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { totpCode } from '../../src/auth/totp.ts'
 import { DEMO_PASSWORD } from '../../src/demo/presets.ts'
-import { launchBrowser, type Portal, shoot, startPortal, writeScreenshotIndex } from './browser.ts'
-
-/** What the callbacks run in the page use of it (the suite compiles without the DOM library). */
-interface InPage {
-  localStorage: { setItem(key: string, value: string): void }
-}
-
-const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
+import {
+  chooseLanguage,
+  fillSignIn,
+  heading,
+  LANGUAGES,
+  launchBrowser,
+  openPage,
+  type PageOptions,
+  type Portal,
+  shoot,
+  startPortal,
+  writeScreenshotIndex,
+} from './browser.ts'
 
 let browser: Browser
-const contexts: BrowserContext[] = []
 
 beforeAll(async () => {
   browser = await launchBrowser()
 })
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
   await browser?.close()
 })
 
 function pages(portal: () => Portal) {
-  const newPage = async (options: { lang?: string; phone?: boolean } = {}): Promise<Page> => {
-    const context = await browser.newContext({
-      baseURL: portal().url,
-      viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 },
-      ...(options.phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 1 } : {}),
-    })
-    contexts.push(context)
-    if (options.lang) {
-      const lang = options.lang
-      await context.addInitScript(
-        (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-        lang,
-      )
-    }
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    return page
-  }
-  const fillSignIn = async (page: Page, login: string, password = DEMO_PASSWORD) => {
-    await page.goto('/')
-    await page.locator('input[name="body.login"]').fill(login)
-    await page.locator('input[name="body.password"]').fill(password)
-    await page.locator('form button[type=submit]').click()
-  }
+  const newPage = (options: PageOptions = {}) => openPage(browser, portal().url, options)
   /** Signed in; with a language, the page keeps it on every load (the screenshots switch it instead). */
   const signIn = async (login: string, lang?: string): Promise<Page> => {
     const page = await newPage(lang ? { lang } : {})
@@ -64,8 +44,6 @@ function pages(portal: () => Portal) {
   }
   return { newPage, fillSignIn, signIn }
 }
-
-const heading = (page: Page) => page.locator('h1')
 
 describe('o2-cz: the administrator’s screens in English', () => {
   const CUSTOMER = 'stavby-novak'
@@ -260,11 +238,7 @@ describe('o2-cz: the administrator’s screens in English', () => {
       return page.items.find((g) => g.person.login === 'karel')?.person.id
     }, CUSTOMER)
     for (const lang of LANGUAGES) {
-      for (const page of [admin, martin])
-        await page.evaluate(
-          (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-          lang,
-        )
+      for (const page of [admin, martin]) await chooseLanguage(page, lang)
       const go = async (page: Page, path: string, ready: string) => {
         await page.goto(path)
         await page.locator(ready).first().waitFor()

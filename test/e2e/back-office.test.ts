@@ -6,11 +6,21 @@
  * refused, and screenshots of every back-office screen in every language.
  */
 import { readFileSync } from 'node:fs'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey, revokeApiKey } from '../../src/commands/operator/api-keys.ts'
 import { demoOperatorKey } from '../../src/demo/operator-key.ts'
-import { launchBrowser, type Portal, shoot, startPortal, writeScreenshotIndex } from './browser.ts'
+import {
+  heading,
+  LANGUAGES,
+  launchBrowser,
+  openPage,
+  type PageOptions,
+  type Portal,
+  shoot,
+  startPortal,
+  writeScreenshotIndex,
+} from './browser.ts'
 
 /** What the callbacks run in the page use of it (the suite compiles without the DOM library). */
 interface InPage {
@@ -24,7 +34,6 @@ interface InPage {
   document: { activeElement: { getAttribute(name: string): string | null } | null }
 }
 
-const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
 const CUSTOMER = 'acme-stavby'
 const DEMO_CUSTOMER = 'tatra-logistika'
 
@@ -66,7 +75,6 @@ const BAD_CSV = [
 let browser: Browser
 let portal: Portal
 let key: string
-const contexts: BrowserContext[] = []
 
 beforeAll(async () => {
   browser = await launchBrowser()
@@ -76,29 +84,12 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
   await browser?.close()
   await portal?.close()
 })
 
-async function newPage(options: { lang?: string; phone?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({
-    baseURL: portal.url,
-    viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 },
-    ...(options.phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 1 } : {}),
-  })
-  contexts.push(context)
-  const lang = options.lang ?? 'en'
-  await context.addInitScript(
-    (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-    lang,
-  )
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  return page
-}
-
-const heading = (page: Page) => page.locator('h1')
+/** In English unless asked otherwise: the assertions read the English texts. */
+const newPage = (options: PageOptions = {}) => openPage(browser, portal.url, { lang: 'en', ...options })
 
 async function signIn(page: Page, withKey = key) {
   await page.goto('/operator')

@@ -5,9 +5,18 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { readConfig } from '../../src/config.ts'
+import { DEMO_PASSWORD } from '../../src/demo/presets.ts'
 import { type DemoLogin, seedDemo } from '../../src/demo/seed.ts'
 import { type MailCatcher, startMailCatcher } from '../../src/mail/catcher.ts'
 import { type Running, startZona } from '../../src/server/start.ts'
+
+/** Every language of the web app, in the order the screenshot index lists them. */
+export const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
+
+/** What the callbacks run in the page use of it (the suites compile without the DOM library). */
+interface InPage {
+  localStorage: { setItem(key: string, value: string): void }
+}
 
 export const CHROMIUM = process.env.ZONA_CHROMIUM ?? '/usr/bin/chromium'
 export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname
@@ -67,6 +76,45 @@ export async function startPortal(preset: string): Promise<Portal> {
     },
   }
 }
+
+export interface PageOptions {
+  /** The language the app starts in on every load (as if chosen in its switcher before). */
+  lang?: string
+  /** A phone's viewport and touch instead of a desktop window. */
+  phone?: boolean
+}
+
+/** A page in a browser context of its own (own cookies and storage) on `baseURL`; closed with the browser. */
+export async function openPage(browser: Browser, baseURL: string, options: PageOptions = {}): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL,
+    viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 },
+    ...(options.phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 1 } : {}),
+  })
+  if (options.lang)
+    await context.addInitScript(
+      (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
+      options.lang,
+    )
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  return page
+}
+
+/** Switches an open page's language the way the app remembers it; takes effect on the next load. */
+export async function chooseLanguage(page: Page, lang: string): Promise<void> {
+  await page.evaluate((l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l), lang)
+}
+
+/** Fills and sends the portal's sign-in form (it does not wait for what comes next). */
+export async function fillSignIn(page: Page, login: string, password = DEMO_PASSWORD): Promise<void> {
+  await page.goto('/')
+  await page.locator('input[name="body.login"]').fill(login)
+  await page.locator('input[name="body.password"]').fill(password)
+  await page.locator('form button[type=submit]').click()
+}
+
+export const heading = (page: Page) => page.locator('h1')
 
 /** docs/screenshots/<lang>-<screen>.png, after the page has settled. */
 export async function shoot(page: Page, lang: string, screen: string, fullPage = false) {

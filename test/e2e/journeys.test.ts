@@ -13,52 +13,34 @@
  *
  * Then screenshots of the new screens in every language (docs/screenshots/<lang>-<screen>.png).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/commands/operator/api-keys.ts'
-import { DEMO_PASSWORD } from '../../src/demo/presets.ts'
-import { launchBrowser, type Portal, shoot, startPortal, writeScreenshotIndex } from './browser.ts'
-
-/** What the callbacks run in the page use of it (the suite compiles without the DOM library). */
-interface InPage {
-  localStorage: { setItem(key: string, value: string): void }
-}
-
-const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
+import {
+  chooseLanguage,
+  fillSignIn,
+  heading,
+  LANGUAGES,
+  launchBrowser,
+  openPage,
+  type Portal,
+  shoot,
+  startPortal,
+  writeScreenshotIndex,
+} from './browser.ts'
 
 let browser: Browser
-const contexts: BrowserContext[] = []
 
 beforeAll(async () => {
   browser = await launchBrowser()
 })
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
   await browser?.close()
 })
 
-async function newPage(portal: Portal, lang?: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: portal.url, viewport: { width: 1280, height: 900 } })
-  contexts.push(context)
-  if (lang)
-    await context.addInitScript(
-      (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-      lang,
-    )
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  return page
-}
-
-async function signIn(page: Page, login: string, password = DEMO_PASSWORD) {
-  await page.goto('/')
-  await page.locator('input[name="body.login"]').fill(login)
-  await page.locator('input[name="body.password"]').fill(password)
-  await page.locator('form button[type=submit]').click()
-}
-
-const heading = (page: Page) => page.locator('h1')
+const newPage = (portal: Portal, lang?: string) => openPage(browser, portal.url, lang ? { lang } : {})
+const signIn = fillSignIn
 const loginOf = (portal: Portal, name: string) => {
   const login = portal.logins.find((l) => l.name === name)?.login
   if (!login) throw new Error(`no demo person ${name}`)
@@ -470,10 +452,7 @@ describe('OVH screens in every language', () => {
     )
 
     for (const lang of LANGUAGES) {
-      await owner.evaluate(
-        (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-        lang,
-      )
+      await chooseLanguage(owner, lang)
       await owner.goto('/c/hosting-praha/contacts')
       await owner.locator('.change-card').first().waitFor()
       await owner.locator('table.contacts tbody tr').first().waitFor()
@@ -498,7 +477,7 @@ describe('OVH screens in every language', () => {
     await refusing.getByRole('button', { name: 'Refuse', exact: true }).click()
     await expect.poll(() => refusing.locator('.alert.success').textContent()).toContain('refused')
     expect(await refusing.locator('.change-card .badge').textContent()).toBe('refused')
-    await owner.evaluate((l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l), 'en')
+    await chooseLanguage(owner, 'en')
     await owner.goto('/c/hosting-praha/contacts')
     const card = owner.locator('.change-card', { hasText: 'David Říha' })
     await expect.poll(() => card.locator('.badge').textContent()).toBe('refused')

@@ -4,11 +4,23 @@
  * the forgotten-password e-mail, the second factor, and screenshots of every screen in every
  * language (docs/screenshots/<lang>-<screen>.png).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { totpCode } from '../../src/auth/totp.ts'
 import { DEMO_PASSWORD } from '../../src/demo/presets.ts'
-import { launchBrowser, type Portal, shoot, startPortal, writeScreenshotIndex } from './browser.ts'
+import {
+  chooseLanguage,
+  fillSignIn,
+  heading,
+  LANGUAGES,
+  launchBrowser,
+  openPage,
+  type PageOptions,
+  type Portal,
+  shoot,
+  startPortal,
+  writeScreenshotIndex,
+} from './browser.ts'
 
 /** What the callbacks run in the page use of it (the suite compiles without the DOM library). */
 interface InPage {
@@ -16,13 +28,11 @@ interface InPage {
   document: { activeElement: { getAttribute(name: string): string | null } | null }
 }
 
-const LANGUAGES = ['cs', 'sk', 'pt', 'it', 'en'] as const
 const CUSTOMER = 'stavby-novak'
 const SERVICE = 'novak-centrala-mobile-001'
 
 let browser: Browser
 let portal: Portal
-const contexts: BrowserContext[] = []
 
 beforeAll(async () => {
   browser = await launchBrowser()
@@ -30,38 +40,12 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
   await browser?.close()
   await portal?.close()
 })
 
-async function newPage(options: { lang?: string; phone?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({
-    baseURL: portal.url,
-    viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 },
-    ...(options.phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 1 } : {}),
-  })
-  contexts.push(context)
-  if (options.lang) {
-    const lang = options.lang
-    await context.addInitScript(
-      (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-      lang,
-    )
-  }
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  return page
-}
-
-async function signIn(page: Page, login: string, password = DEMO_PASSWORD) {
-  await page.goto('/')
-  await page.locator('input[name="body.login"]').fill(login)
-  await page.locator('input[name="body.password"]').fill(password)
-  await page.locator('form button[type=submit]').click()
-}
-
-const heading = (page: Page) => page.locator('h1')
+const newPage = (options: PageOptions = {}) => openPage(browser, portal.url, options)
+const signIn = fillSignIn
 
 describe('o2-cz in Chromium', () => {
   it('the primary admin signs in in Czech, sees the tree, opens a service, orders, sees invoices and users', async () => {
@@ -315,12 +299,7 @@ describe('o2-cz in Chromium', () => {
     }, CUSTOMER)
 
     for (const lang of LANGUAGES) {
-      for (const page of [admin, user]) {
-        await page.evaluate(
-          (l) => (globalThis as unknown as InPage).localStorage.setItem('zona.lang', l),
-          lang,
-        )
-      }
+      for (const page of [admin, user]) await chooseLanguage(page, lang)
       const go = async (page: Page, path: string, ready: string) => {
         await page.goto(path)
         await page.locator(ready).first().waitFor()

@@ -101,7 +101,7 @@ for (const c of CASES) {
       const name = await service.textContent()
       await service.click()
       await expect.poll(() => page.locator('h1').textContent()).toBe(name)
-      await page.locator('.facts').waitFor()
+      await page.locator('.facts').first().waitFor()
       await page.getByRole('link', { name: c.invoices, exact: true }).click()
       await page.locator('table.invoices tbody tr').first().waitFor()
       expect(await page.locator('table.invoices tbody tr').count()).toBeGreaterThan(0)
