@@ -52,6 +52,9 @@ export function spiceSchema(catalog: Catalog): string {
 const BATCH = 1_000
 const HAS_PERMISSION = v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION
 
+/** Calls made only to compare answers (bulk checks, whole lists) may take this long. */
+const COMPARISON_DEADLINE_MS = 10 * 60_000
+
 export class SpiceDbSystem implements InProcessSystem {
   readonly id = 'spicedb'
   readonly label = 'SpiceDB embedded (in-memory datastore)'
@@ -185,9 +188,11 @@ export class SpiceDbSystem implements InProcessSystem {
       )
     })
     if (items.length === 0) return out
-    const r = await this.db
-      .permissions()
-      .promises.checkBulkPermissions(v1.CheckBulkPermissionsRequest.create({ consistency: this.full, items }))
+    const r = await this.db.permissions().promises.checkBulkPermissions(
+      v1.CheckBulkPermissionsRequest.create({ consistency: this.full, items }),
+      // grpc-js takes call options where metadata would go; the promise wrapper's type does not say so.
+      { deadline: Date.now() + COMPARISON_DEADLINE_MS } as never,
+    )
     r.pairs.forEach((pair, j) => {
       if (pair.response.oneofKind === 'error')
         throw new Error(`SpiceDB bulk check: ${pair.response.error.message}`)
@@ -206,6 +211,9 @@ export class SpiceDbSystem implements InProcessSystem {
         subject: this.subject(person),
         optionalLimit: limit,
       }),
+      // A whole customer-wide list (100 000 services) outlasts the client's default 30 s deadline
+      // on a busy machine; the answer is what the comparison needs, however long it takes.
+      limit === 0 ? { deadline: Date.now() + COMPARISON_DEADLINE_MS } : {},
     )
     const out: string[] = []
     return new Promise((resolve, reject) => {
