@@ -156,6 +156,70 @@ describe('TIM Business: a colleague registered as Admin Full, reduced to User, t
   })
 })
 
+// ------------------------------------------------------------------------------------ NOS
+
+describe('NOS: the Administrator adds a Billing manager, who registers from the e-mail', () => {
+  let portal: Portal
+  const EMAIL = 'sofia.marques@almeida.pt'
+  const PASSWORD = 'sofia-password-2026'
+
+  beforeAll(async () => {
+    portal = await startPortal('nos-pt')
+  })
+  afterAll(() => portal?.close())
+
+  // The seed's steps: Perfil → Gerir Utilizadores → Adicionar Utilizador (name, e-mail, level),
+  // then "o novo utilizador deve aceder ao link enviado no e-mail".
+  it('follows the administrator and the new user in Portuguese', async () => {
+    const admin = await newPage(portal)
+    await signIn(admin, loginOf(portal, 'João Almeida'))
+    await admin.locator('.who').waitFor()
+    expect(await admin.locator('.who').textContent()).toContain('Administrador')
+
+    await admin.locator('nav').getByRole('link', { name: 'Utilizadores', exact: true }).click()
+    await admin.locator('table.grants').waitFor()
+    await admin.locator('.invite-form > summary').click()
+    const form = admin.locator('.invite-form')
+    await form.getByLabel('E-mail', { exact: true }).fill(EMAIL)
+    await form.getByLabel('Nome de utilizador (opcional)').fill('sofia')
+    await form.getByLabel('Nome', { exact: true }).fill('Sofia Marques')
+    const role = form.getByLabel('Perfil', { exact: true })
+    await expect.poll(() => role.locator('option').allTextContents()).toContain('Responsável de Faturação')
+    // The seed's four levels are offered; another Administrator is not.
+    const offered = await role.locator('option').allTextContents()
+    for (const level of ['Responsável Delegado', 'Responsável Técnico']) expect(offered).toContain(level)
+    expect(offered).not.toContain('Administrador')
+    await role.selectOption({ label: 'Responsável de Faturação' })
+    await form.locator('button[type=submit]').click()
+    await form.locator('.alert.success').waitFor()
+
+    const [token] = await linkIn(portal, EMAIL, /\/invitation\?token=([^\s"&<]+)/)
+    const user = await newPage(portal)
+    await user.goto(`/invitation?token=${token}`)
+    await expect.poll(() => user.locator('main').textContent()).toContain('João Almeida')
+    expect(await user.locator('main').textContent()).toContain('Responsável de Faturação')
+    await user.locator('input[name="body.password"]').fill(PASSWORD)
+    await user.locator('input[name="confirm"]').fill(PASSWORD)
+    await user.getByRole('button', { name: 'Aceitar', exact: true }).click()
+    await user.locator('.who').waitFor()
+    expect(await user.locator('.who').textContent()).toContain('Sofia Marques')
+    expect(await user.locator('.who').textContent()).toContain('Responsável de Faturação')
+
+    // Financial data, with payment status; no users to manage.
+    const nav = user.locator('nav')
+    expect(await nav.textContent()).not.toContain('Utilizadores')
+    await nav.getByRole('link', { name: 'Faturas', exact: true }).click()
+    await user.locator('table.invoices tbody tr').first().waitFor()
+    expect(await user.locator('table.invoices thead').textContent()).toContain('Pagamento')
+
+    // She now appears to the administrator with her role and who gave it.
+    await admin.reload()
+    const row = admin.locator('table.grants tbody tr', { hasText: 'Sofia Marques' })
+    await expect.poll(() => row.textContent()).toContain('Responsável de Faturação')
+    expect(await row.textContent()).toContain('João Almeida')
+  })
+})
+
 // ------------------------------------------------------------------------------------ OVH
 
 describe('OVH: a technical contact changes hands once both parties confirm', () => {
