@@ -26,8 +26,12 @@ export class AccessModel {
   private current: AccessEngine
   private loadedVersion = -1
   private refreshing: Promise<void> | undefined
-  /** PGlite only: set by the access notification, cleared when the version is read. */
-  private mayHaveMoved = true
+  /**
+   * PGlite only: notifications counted, and the count as of the last refresh that finished. A
+   * refresh still reading must not let another caller skip ahead of it, hence a count, not a flag.
+   */
+  private notified = 1
+  private settled = 0
   private readonly exclusive: boolean
 
   private constructor(
@@ -44,7 +48,7 @@ export class AccessModel {
     // Listening before the first read: no change can fall between the two.
     if (model.exclusive)
       await store.pglite?.listen(ACCESS_CHANNEL, () => {
-        model.mayHaveMoved = true
+        model.notified++
       })
     await model.reload(store.db)
     return model
@@ -61,10 +65,14 @@ export class AccessModel {
 
   /** Reload when the database has moved on. Cheap when it has not: one indexed read. */
   async refresh(db: Executor = this.store.db): Promise<void> {
-    if (this.exclusive && db === this.store.db) {
-      if (!this.mayHaveMoved && this.loadedVersion >= 0) return
-      this.mayHaveMoved = false
-    }
+    if (!this.exclusive || db !== this.store.db) return this.catchUp(db)
+    if (this.notified === this.settled && this.loadedVersion >= 0) return
+    const mark = this.notified
+    await this.catchUp(db)
+    this.settled = Math.max(this.settled, mark)
+  }
+
+  private async catchUp(db: Executor): Promise<void> {
     const v = await readVersion(db)
     if (v === this.loadedVersion) return
     // Inside a transaction, never wait on a reload running on the outer handle (PGlite would

@@ -76,6 +76,28 @@ describeEachBackend('decision API', (backend) => {
     expect((await ask()).allowed).toBe(false)
   })
 
+  it('a refresh right after a direct write sees it, even while another refresh is under way', async () => {
+    const model = z.zona.access
+    expect(model.engine.check('bob', 'node.view', 'acc-hq')).toBe(false)
+    const g = await insertGrant(z.store.db, {
+      customerId: 'acme',
+      personId: 'bob',
+      role: 'account-viewer',
+      scopeNodeId: 'acc-hq',
+      grantedBy: null,
+    })
+    // As the server's own notification listener does, then a request at once.
+    const underWay = model.refresh()
+    await model.refresh()
+    expect(model.engine.check('bob', 'node.view', 'acc-hq')).toBe(true)
+    await underWay
+    await z.store.db.deleteFrom('grants').where('id', '=', g.id).execute()
+    const again = model.refresh()
+    await model.refresh()
+    expect(model.engine.check('bob', 'node.view', 'acc-hq')).toBe(false)
+    await again
+  })
+
   it('answers deny with the reason', async () => {
     const r = await post('/api/v1/check', { person: 'bob', permission: 'service.order', node: 'svc-1' })
     expect(r.json()).toEqual({
