@@ -686,8 +686,12 @@ export async function acceptInvitation(zona: Zona, input: AcceptInput): Promise<
         })
         session = { token: signedIn.token, expiresAt: signedIn.expiresAt }
       } catch (e) {
-        if (e instanceof ZonaError && (e.code === 'LOGIN_FAILED' || e.code === 'SECOND_FACTOR_REQUIRED'))
+        if (e instanceof ZonaError && (e.code === 'LOGIN_FAILED' || e.code === 'SECOND_FACTOR_REQUIRED')) {
+          // A second acceptance of this very token, racing the first, finds the login the first
+          // just made: for it the token is spent, and that is the answer (TOKEN_INVALID).
+          await openToken(zona, input.token, 'body.token')
           await countAttempt(zona, tokenHash, MAX_TOKEN_ATTEMPTS)
+        }
         throw e
       }
     }
