@@ -123,25 +123,6 @@ export type ImportJob = Ok<'/api/v1/operator/imports/{job_id}', 'get'>
 export type AuditPage = Ok<'/api/v1/operator/audit', 'get'>
 export type AuditEvent = AuditPage['items'][number]
 
-/**
- * The account-request queue (sk-isp only). `npm run gen:api` builds the o2-cz app, which has no
- * such routes, so this mirrors QueueItem of src/http/routes/account-requests.ts.
- */
-export interface AccountRequestItem {
-  id: string
-  state: 'pending' | 'link_sent' | 'waiting_for_operator' | 'completed' | 'rejected' | 'expired'
-  contract_number: string
-  email: string
-  customer_id: string | null
-  node_id: string | null
-  person_id: string | null
-  decided_by: string | null
-  ip: string | null
-  created_at: string
-  closed_at: string | null
-  match: { contract_found: boolean; email_on_file: boolean; primary_present: boolean }
-}
-export interface AccountRequestPage {
-  items: AccountRequestItem[]
-  next_cursor: string | null
-}
+/** The account-request queue (sk-isp only; `npm run gen:api` takes the routes of every preset). */
+export type AccountRequestPage = Ok<'/api/v1/operator/account-requests', 'get'>
+export type AccountRequestItem = AccountRequestPage['items'][number]
