@@ -21,7 +21,7 @@
  * the model allows – and fast-check shrinks the sequence; the message shows the shrunk sequence and
  * the log of every call of the failing run.
  *
- * Size: by default sequences are drawn for ZONA_MODEL_SECONDS (15) per preset and backend, in
+ * Size: by default sequences are drawn for ZONA_MODEL_SECONDS (10) per preset and backend, in
  * batches of four, each batch with its own seed, each sequence up to ZONA_MODEL_STEPS steps (40);
  * ZONA_MODEL_RUNS=500 asks for an exact number of sequences instead (to scale the run up);
  * ZONA_MODEL_SEED=<seed> replays a failing batch; ZONA_MODEL_PRESETS=o2-cz,ovh runs some presets only.
@@ -50,7 +50,7 @@ const ALL_PRESETS = ['o2-cz', 'nos-pt', 'ovh', 'sk-isp', 'tim-business']
 const PRESETS = process.env.ZONA_MODEL_PRESETS?.split(',').filter(Boolean) ?? ALL_PRESETS
 /** An exact number of sequences per preset; without it, batches of BATCH until the time budget is spent. */
 const RUNS = process.env.ZONA_MODEL_RUNS ? Number(process.env.ZONA_MODEL_RUNS) : undefined
-const BUDGET_MS = Number(process.env.ZONA_MODEL_SECONDS ?? 15) * 1000
+const BUDGET_MS = Number(process.env.ZONA_MODEL_SECONDS ?? 10) * 1000
 const BATCH = 4
 const STEPS = Number(process.env.ZONA_MODEL_STEPS ?? 40)
 const SEED = process.env.ZONA_MODEL_SEED ? Number(process.env.ZONA_MODEL_SEED) : undefined
