@@ -120,7 +120,7 @@ describe('TIM Business: a colleague registered as Admin Full, reduced to User, t
     await picker.selectOption({ label: 'Utilizzatore' })
     await row.getByRole('button', { name: 'Salva' }).click()
     await expect.poll(() => row.locator('td').nth(1).textContent()).toContain('Utilizzatore')
-    expect(await row.locator('td').nth(2).textContent()).toContain('servizio')
+    await expect.poll(() => row.locator('td').nth(2).textContent()).toContain('servizio')
 
     // On her next request the invoices are gone: from the menu and from the API.
     await colleague.goto(`/c/${CUSTOMER}/tree`)
