@@ -22,18 +22,15 @@ import { writeFileSync } from 'node:fs'
 import { type Profiler, Session } from 'node:inspector/promises'
 import { hrtime } from 'node:process'
 import Fastify from 'fastify'
-import { hashPassword } from '../src/auth/passwords.ts'
 import { hashToken, newToken } from '../src/auth/tokens.ts'
 import { createCustomer } from '../src/commands/operator/customers.ts'
-import { importTree } from '../src/commands/operator/import.ts'
 import { readConfig } from '../src/config.ts'
 import { buildApp } from '../src/http/app.ts'
 import { readVersion } from '../src/server/access-model.ts'
 import { createZona } from '../src/server/start.ts'
 import { subscribeAccessChanges } from '../src/store/changes.ts'
-import { withTransaction } from '../src/store/common.ts'
-import { setPasswordHash } from '../src/store/people.ts'
-import { generateCustomer, grantId, nodeId, personId, SERVICE_TYPES } from './generate.ts'
+import { generateCustomer, nodeId } from './generate.ts'
+import { importCustomerTree, insertPeopleAndGrants } from './load-customer.ts'
 
 export interface ServerArgs {
   accounts: number
@@ -73,7 +70,6 @@ export interface Ready {
 const ADMIN_LOGIN = 'bench-admin'
 const ADMIN_PASSWORD = 'bench-admin-password-1'
 const ACTOR = { id: 'operator:bench' }
-const ROWS_PER_INSERT = 1000
 
 const send = (message: unknown) =>
   new Promise<void>((resolve, reject) =>
@@ -117,63 +113,12 @@ async function main(): Promise<void> {
   const customer = spec.customer
 
   await timed('create customer', () => createCustomer(zona, ACTOR, { id: customer, name: 'Benchmark a.s.' }))
-  const accounts: Record<string, string>[] = []
-  for (let k = 1; k <= spec.accounts; k++) {
-    const parent = spec.parent[k] as number
-    accounts.push({
-      id: nodeId(spec, k),
-      name: `Account ${k}`,
-      ...(parent === 0 ? {} : { parent: nodeId(spec, parent) }),
-    })
-  }
-  const services: Record<string, string>[] = []
-  for (let k = spec.accounts + 1; k < spec.nodes; k++)
-    services.push({
-      id: nodeId(spec, k),
-      parent: nodeId(spec, spec.parent[k] as number),
-      name: `+420 7${String(k).padStart(8, '0')}`,
-      service_type: SERVICE_TYPES[spec.serviceType[k] as number] as string,
-      tariff: 'Business 5 GB',
-    })
   await timed('import tree (importTree command)', () =>
-    importTree(zona, ACTOR, customer, { format: 'json', body: { accounts, services } }),
+    importCustomerTree(zona, ACTOR, spec, { tariff: 'Business 5 GB' }),
   )
-
-  await timed('people and grants (store, multi-row inserts)', async () => {
-    const passwordHash = await hashPassword(ADMIN_PASSWORD)
-    await withTransaction(zona.store.db, async (trx) => {
-      for (let from = 0; from < spec.people; from += ROWS_PER_INSERT) {
-        const rows = []
-        for (let i = from; i < Math.min(spec.people, from + ROWS_PER_INSERT); i++)
-          rows.push({
-            id: personId(spec, i),
-            login: i === 0 ? ADMIN_LOGIN : personId(spec, i).toLowerCase(),
-            email: null,
-            displayName: `Person ${i}`,
-            locale: null,
-          })
-        await trx.insertInto('people').values(rows).execute()
-      }
-      await setPasswordHash(trx, personId(spec, 0), passwordHash)
-      for (let from = 0; from < spec.grants.length; from += ROWS_PER_INSERT) {
-        const rows = spec.grants.slice(from, from + ROWS_PER_INSERT).map((g, j) => {
-          const role = zona.catalog.role(g.role)
-          if (!role) throw new Error(`role ${g.role} is not in the o2-cz catalog`)
-          return {
-            id: grantId(spec, from + j),
-            customerId: customer,
-            personId: personId(spec, g.person),
-            role: g.role,
-            scopeNodeId: nodeId(spec, g.node),
-            options: g.options,
-            limited: role.limitPerCustomer !== undefined,
-            grantedBy: ACTOR.id,
-          }
-        })
-        await trx.insertInto('grants').values(rows).execute()
-      }
-    })
-  })
+  await timed('people and grants (store, multi-row inserts)', () =>
+    insertPeopleAndGrants(zona, ACTOR, spec, { login: ADMIN_LOGIN, password: ADMIN_PASSWORD }),
+  )
   await timed('access model reload', () => zona.access.refresh())
   const engine = zona.access.engine
   if (engine.grantCount !== spec.grants.length)

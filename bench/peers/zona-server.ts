@@ -11,15 +11,12 @@
  *
  * IPC: sends 'ready' (url, key, login, timings); answers 'rss'; exits on 'stop'.
  */
-import { hashPassword } from '../../src/auth/passwords.ts'
 import { newToken } from '../../src/auth/tokens.ts'
 import { createCustomer } from '../../src/commands/operator/customers.ts'
-import { importTree } from '../../src/commands/operator/import.ts'
 import { readConfig } from '../../src/config.ts'
 import { createZona, startZona } from '../../src/server/start.ts'
-import { withTransaction } from '../../src/store/common.ts'
-import { setPasswordHash } from '../../src/store/people.ts'
-import { generateCustomer, grantId, nodeId, personId, SERVICE_TYPES } from '../generate.ts'
+import { generateCustomer } from '../generate.ts'
+import { importCustomerTree, insertPeopleAndGrants } from '../load-customer.ts'
 import type { Scale } from './workload.ts'
 
 export interface ZonaServerArgs {
@@ -43,7 +40,6 @@ export interface ZonaServerReady {
 }
 
 const ACTOR = { id: 'operator:peers-bench' }
-const ROWS = 1000
 const LOGIN = 'peers-admin'
 const PASSWORD = 'peers-admin-password-1'
 
@@ -69,57 +65,8 @@ async function main(): Promise<void> {
   const spec = generateCustomer({ ...args.scale, seed: args.seed })
   const setup = await createZona(config, { logger: false })
   await createCustomer(setup, ACTOR, { id: spec.customer, name: 'Benchmark a.s.' })
-  const accounts: Record<string, string>[] = []
-  for (let k = 1; k <= spec.accounts; k++) {
-    const parent = spec.parent[k] as number
-    accounts.push({
-      id: nodeId(spec, k),
-      name: `Account ${k}`,
-      ...(parent === 0 ? {} : { parent: nodeId(spec, parent) }),
-    })
-  }
-  const services: Record<string, string>[] = []
-  for (let k = spec.accounts + 1; k < spec.nodes; k++)
-    services.push({
-      id: nodeId(spec, k),
-      parent: nodeId(spec, spec.parent[k] as number),
-      name: `+420 7${String(k).padStart(8, '0')}`,
-      service_type: SERVICE_TYPES[spec.serviceType[k] as number] as string,
-    })
-  await importTree(setup, ACTOR, spec.customer, { format: 'json', body: { accounts, services } })
-  const passwordHash = await hashPassword(PASSWORD)
-  await withTransaction(setup.store.db, async (trx) => {
-    for (let from = 0; from < spec.people; from += ROWS) {
-      const rows = []
-      for (let i = from; i < Math.min(spec.people, from + ROWS); i++)
-        rows.push({
-          id: personId(spec, i),
-          login: i === 0 ? LOGIN : personId(spec, i).toLowerCase(),
-          email: null,
-          displayName: `Person ${i}`,
-          locale: null,
-        })
-      await trx.insertInto('people').values(rows).execute()
-    }
-    await setPasswordHash(trx, personId(spec, 0), passwordHash)
-    for (let from = 0; from < spec.grants.length; from += ROWS) {
-      const rows = spec.grants.slice(from, from + ROWS).map((g, j) => {
-        const role = setup.catalog.role(g.role)
-        if (!role) throw new Error(`role ${g.role} is not in the o2-cz catalog`)
-        return {
-          id: grantId(spec, from + j),
-          customerId: spec.customer,
-          personId: personId(spec, g.person),
-          role: g.role,
-          scopeNodeId: nodeId(spec, g.node),
-          options: g.options,
-          limited: role.limitPerCustomer !== undefined,
-          grantedBy: ACTOR.id,
-        }
-      })
-      await trx.insertInto('grants').values(rows).execute()
-    }
-  })
+  await importCustomerTree(setup, ACTOR, spec)
+  await insertPeopleAndGrants(setup, ACTOR, spec, { login: LOGIN, password: PASSWORD })
   const { token: apiKey, hash } = newToken('zk_')
   await setup.store.db
     .insertInto('apiKeys')
