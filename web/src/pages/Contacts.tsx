@@ -6,7 +6,7 @@
  * which works signed in or not. Change buttons appear only where the engine lets me ask.
  */
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query'
-import { type FormEvent, useState } from 'react'
+import { type FormEvent, type ReactNode, useState } from 'react'
 import { api, call, problemOf } from '../api/client'
 import type { paths } from '../api/schema'
 import { ErrorBox, Field, FormError, Loading, PageTitle } from '../components/ui'
@@ -417,41 +417,7 @@ export function ChangeCard({
       ) : null}
       <FormError error={error} fields={['body.token']} />
       {pending && deciding ? (
-        <form
-          className="decide-form"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void decide('approve')
-          }}
-          noValidate
-        >
-          <Field
-            label={t('requests.code')}
-            name="body.token"
-            hint={t('requests.codeHint')}
-            error={error}
-            message={codeText(error, t('requests.codeInvalid'))}
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            autoComplete="one-time-code"
-            spellCheck={false}
-            maxLength={200}
-            required
-          />
-          <div className="actions">
-            <button type="submit" disabled={busy || code.trim() === ''}>
-              {t('requests.approve')}
-            </button>
-            <button
-              type="button"
-              className="danger-outline"
-              disabled={busy || code.trim() === ''}
-              onClick={() => void decide('refuse')}
-            >
-              {t('requests.refuse')}
-            </button>
-          </div>
-        </form>
+        <CodeForm code={code} setCode={setCode} busy={busy} error={error} decide={decide} />
       ) : null}
       {pending && !deciding && signedIn ? (
         <div className="actions">
@@ -549,6 +515,30 @@ function AnonymousDecision({ id, token }: { id: string; token: string }) {
       </>
     )
   return (
+    <CodeForm code={code} setCode={setCode} busy={busy} error={error} decide={decide}>
+      <FormError error={error} fields={['body.token']} />
+    </CodeForm>
+  )
+}
+
+/** The one-time code of a party, approved or refused: on the change's card and on the e-mail link page. */
+function CodeForm({
+  code,
+  setCode,
+  busy,
+  error,
+  decide,
+  children,
+}: {
+  code: string
+  setCode: (code: string) => void
+  busy: boolean
+  error: unknown
+  decide: (verb: 'approve' | 'refuse') => Promise<void>
+  children?: ReactNode
+}) {
+  const { t } = useI18n()
+  return (
     <form
       className="decide-form"
       onSubmit={(e) => {
@@ -557,7 +547,7 @@ function AnonymousDecision({ id, token }: { id: string; token: string }) {
       }}
       noValidate
     >
-      <FormError error={error} fields={['body.token']} />
+      {children}
       <Field
         label={t('requests.code')}
         name="body.token"
